@@ -1,0 +1,34 @@
+// std::vector with 64-byte aligned storage (one cache line, one AVX-512 register), for the flat
+// parameter buffers and large activations that oneDNN and our loops stream through.
+#pragma once
+
+#include <cstddef>
+#include <new>
+#include <vector>
+
+namespace tandem::ops {
+
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), kAlignment));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlignment); }
+
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const CacheLineAllocator<U>&) const { return false; }
+};
+
+template <typename T>
+using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
+
+}  // namespace tandem::ops

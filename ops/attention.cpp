@@ -1,0 +1,232 @@
+#include "ops/attention.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "ops/errors.h"
+#include "ops/matmul.h"
+
+namespace tandem::ops {
+namespace {
+
+using dnnl::memory;
+
+// Large negative instead of -inf: exp() underflows to exactly 0 and no inf - inf can occur.
+constexpr float kMaskedScore = -1e30f;
+
+// A [S or T, N, X] tnc buffer seen as N matrices [steps, X].
+StridedMatrix per_sequence(const float* data, int64_t steps, int64_t batch, int64_t channels) {
+  return StridedMatrix::batched(data, batch, steps, channels, channels, batch * channels);
+}
+
+}  // namespace
+
+Attention::Attention(DnnlContext& ctx, ParamStore& store, const std::string& name,
+                     AttentionKind kind, int query_size, int key_size)
+    : ctx_(ctx), store_(store), kind_(kind), query_size_(query_size), key_size_(key_size),
+      projection_size_(query_size) {
+  require_config(query_size > 0 && key_size > 0, name, "sizes must be positive");
+  switch (kind) {
+    case AttentionKind::kDot:
+      require_config(query_size == key_size, "attention",
+                     "dot attention needs the decoder hidden size (" + std::to_string(query_size) +
+                         ") to equal the encoder output size (" + std::to_string(key_size) + ")");
+      break;
+    case AttentionKind::kGeneral:
+      w_a_ = store.declare(name + "/w_a", {query_size, key_size},
+                           {InitKind::kXavierUniform, 0.0f, key_size, query_size});
+      break;
+    case AttentionKind::kAdditive:
+      w_keys_ = store.declare(name + "/w_keys", {projection_size_, key_size},
+                              {InitKind::kXavierUniform, 0.0f, key_size, projection_size_});
+      w_query_ = store.declare(name + "/w_query", {projection_size_, query_size},
+                               {InitKind::kXavierUniform, 0.0f, query_size, projection_size_});
+      v_ = store.declare(name + "/v", {projection_size_},
+                         {InitKind::kXavierUniform, 0.0f, projection_size_, 1});
+      break;
+  }
+}
+
+void Attention::set_keys(const float* keys, int64_t source_steps, int64_t batch,
+                         const int32_t* lengths) {
+  keys_ = keys;
+  source_steps_ = source_steps;
+  batch_ = batch;
+  lengths_.assign(lengths, lengths + batch);
+  const int64_t rows = source_steps * batch;
+  const int64_t width = kind_ == AttentionKind::kDot ? key_size_ : projection_size_;
+  projected_keys_.resize(static_cast<size_t>(rows * width));
+  diff_projected_keys_.assign(static_cast<size_t>(rows * width), 0.0f);
+  if (kind_ == AttentionKind::kDot) {
+    std::memcpy(projected_keys_.data(), keys, sizeof(float) * rows * width);
+    return;
+  }
+  const ParamView& w = store_.view(kind_ == AttentionKind::kGeneral ? w_a_ : w_keys_);
+  matmul(ctx_, StridedMatrix::dense(keys, rows, key_size_),
+         StridedMatrix::dense(w.value, width, key_size_).transposed(),
+         StridedMatrix::dense(projected_keys_.data(), rows, width), Accumulate::kOverwrite);
+}
+
+// weights[N, T, S] = unnormalised scores (masked positions set to kMaskedScore).
+void Attention::scores(const float* queries, int64_t steps, const float* query_projection,
+                       float* weights) {
+  const int64_t S = source_steps_, N = batch_;
+  if (kind_ != AttentionKind::kAdditive) {
+    matmul(ctx_, per_sequence(queries, steps, N, query_size_),
+           per_sequence(projected_keys_.data(), S, N, query_size_).transposed(),
+           StridedMatrix::batched(weights, N, steps, S, steps * S, S), Accumulate::kOverwrite);
+  } else {
+    const int64_t A = projection_size_;
+    const float* v = store_.view(v_).value;
+    const float* keys = projected_keys_.data();
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t t = 0; t < steps; ++t) {
+        const float* q = query_projection + (t * N + n) * A;
+        for (int64_t s = 0; s < lengths_[n]; ++s) {
+          const float* k = keys + (s * N + n) * A;
+          float sum = 0.0f;
+          for (int64_t a = 0; a < A; ++a) sum += v[a] * std::tanh(k[a] + q[a]);
+          weights[(n * steps + t) * S + s] = sum;
+        }
+      }
+  }
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = 0; t < steps; ++t)
+      for (int64_t s = lengths_[n]; s < S; ++s) weights[(n * steps + t) * S + s] = kMaskedScore;
+}
+
+void Attention::masked_softmax(float* weights, int64_t steps) {
+  const memory::desc md({batch_ * steps, source_steps_}, memory::data_type::f32, memory::format_tag::ab);
+  const std::string key = "softmax_fwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
+  auto& cache = ctx_.primitive_cache();
+  auto found = cache.find(key);
+  if (found == cache.end()) {
+    dnnl::softmax_forward::primitive_desc pd({dnnl::prop_kind::forward_training, md, 1}, ctx_.engine());
+    found = cache.emplace(key, dnnl::softmax_forward(pd)).first;
+  }
+  const memory data = user_memory(ctx_, md, weights);
+  found->second.execute(ctx_.stream(), {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});
+  ctx_.stream().wait();
+}
+
+void Attention::softmax_backward(const float* weights, float* diff_weights, int64_t steps) {
+  const memory::desc md({batch_ * steps, source_steps_}, memory::data_type::f32, memory::format_tag::ab);
+  const std::string key = "softmax_bwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
+  auto& cache = ctx_.primitive_cache();
+  auto found = cache.find(key);
+  if (found == cache.end()) {
+    dnnl::softmax_forward::primitive_desc hint({dnnl::prop_kind::forward_training, md, 1}, ctx_.engine());
+    dnnl::softmax_backward::primitive_desc pd({md, md, 1}, ctx_.engine(), hint);
+    found = cache.emplace(key, dnnl::softmax_backward(pd)).first;
+  }
+  const memory diff = user_memory(ctx_, md, diff_weights);
+  found->second.execute(ctx_.stream(), {{DNNL_ARG_DST, user_memory(ctx_, md, weights)},
+                                        {DNNL_ARG_DIFF_DST, diff},
+                                        {DNNL_ARG_DIFF_SRC, diff}});
+  ctx_.stream().wait();
+}
+
+void Attention::forward(const float* queries, int64_t steps, float* context, AttentionTape* tape) {
+  if (!tape) inference_tape_.clear();
+  AttentionTape& used = tape ? *tape : inference_tape_;
+  if (used.used_ == used.chunks_.size()) used.chunks_.emplace_back();
+  AttentionTape::Chunk& chunk = used.chunks_[used.used_++];
+  chunk.queries = queries;
+  chunk.steps = steps;
+  const int64_t S = source_steps_, N = batch_;
+  chunk.weights.resize(static_cast<size_t>(N * steps * S));
+  const float* query_projection = nullptr;
+  if (kind_ == AttentionKind::kAdditive) {
+    chunk.query_projection.resize(static_cast<size_t>(steps * N * projection_size_));
+    matmul(ctx_, StridedMatrix::dense(queries, steps * N, query_size_),
+           StridedMatrix::dense(store_.view(w_query_).value, projection_size_, query_size_).transposed(),
+           StridedMatrix::dense(chunk.query_projection.data(), steps * N, projection_size_),
+           Accumulate::kOverwrite);
+    query_projection = chunk.query_projection.data();
+  }
+  scores(queries, steps, query_projection, chunk.weights.data());
+  masked_softmax(chunk.weights.data(), steps);
+  matmul(ctx_, StridedMatrix::batched(chunk.weights.data(), N, steps, S, steps * S, S),
+         per_sequence(keys_, S, N, key_size_), per_sequence(context, steps, N, key_size_),
+         Accumulate::kOverwrite);
+  last_weights_ = chunk.weights.data();
+}
+
+void Attention::backward(AttentionTape& tape, const float* diff_context, float* diff_queries,
+                         float* diff_keys) {
+  if (tape.used_ == 0) throw std::logic_error("attention: backward without a matching forward");
+  const AttentionTape::Chunk& chunk = tape.chunks_[--tape.used_];
+  const int64_t S = source_steps_, N = batch_, T = chunk.steps;
+  const StridedMatrix weights = StridedMatrix::batched(chunk.weights.data(), N, T, S, T * S, S);
+  const StridedMatrix diff_context_m = per_sequence(diff_context, T, N, key_size_);
+  // Value path: d(weights) and dK += weights^T dC.
+  diff_weights_.resize(static_cast<size_t>(N * T * S));
+  const StridedMatrix diff_weights = StridedMatrix::batched(diff_weights_.data(), N, T, S, T * S, S);
+  matmul(ctx_, diff_context_m, per_sequence(keys_, S, N, key_size_).transposed(), diff_weights,
+         Accumulate::kOverwrite);
+  matmul(ctx_, weights.transposed(), diff_context_m, per_sequence(diff_keys, S, N, key_size_),
+         Accumulate::kAdd);
+  softmax_backward(chunk.weights.data(), diff_weights_.data(), T);  // now d(scores)
+
+  if (kind_ != AttentionKind::kAdditive) {
+    const StridedMatrix queries = per_sequence(chunk.queries, T, N, query_size_);
+    matmul(ctx_, diff_weights, per_sequence(projected_keys_.data(), S, N, query_size_),
+           per_sequence(diff_queries, T, N, query_size_), Accumulate::kOverwrite);
+    matmul(ctx_, diff_weights.transposed(), queries,
+           per_sequence(diff_projected_keys_.data(), S, N, query_size_), Accumulate::kAdd);
+    return;
+  }
+  // Additive: score = v . tanh(k + q) with k = W_k key, q = W_q query.
+  const int64_t A = projection_size_;
+  const ParamView& v = store_.view(v_);
+  diff_query_projection_.assign(static_cast<size_t>(T * N * A), 0.0f);
+  diff_v_partial_.assign(static_cast<size_t>(N * A), 0.0f);
+  const float* keys = projected_keys_.data();
+  const float* d_scores = diff_weights_.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {  // rows of n are disjoint: no races
+    float* dv = diff_v_partial_.data() + n * A;
+    for (int64_t t = 0; t < T; ++t) {
+      const float* q = chunk.query_projection.data() + (t * N + n) * A;
+      float* dq = diff_query_projection_.data() + (t * N + n) * A;
+      for (int64_t s = 0; s < lengths_[n]; ++s) {
+        const float ds = d_scores[(n * T + t) * S + s];
+        const float* k = keys + (s * N + n) * A;
+        float* dk = diff_projected_keys_.data() + (s * N + n) * A;
+        for (int64_t a = 0; a < A; ++a) {
+          const float th = std::tanh(k[a] + q[a]);
+          const float g = ds * v.value[a] * (1.0f - th * th);
+          dq[a] += g;
+          dk[a] += g;
+          dv[a] += ds * th;
+        }
+      }
+    }
+  }
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t a = 0; a < A; ++a) v.grad[a] += diff_v_partial_[static_cast<size_t>(n * A + a)];
+  const ParamView& w_query = store_.view(w_query_);
+  const StridedMatrix dq = StridedMatrix::dense(diff_query_projection_.data(), T * N, A);
+  matmul(ctx_, dq, StridedMatrix::dense(w_query.value, A, query_size_),
+         StridedMatrix::dense(diff_queries, T * N, query_size_), Accumulate::kOverwrite);
+  matmul(ctx_, dq.transposed(), StridedMatrix::dense(chunk.queries, T * N, query_size_),
+         StridedMatrix::dense(w_query.grad, A, query_size_), Accumulate::kAdd);
+}
+
+void Attention::finish_backward(float* diff_keys) {
+  const int64_t rows = source_steps_ * batch_;
+  if (kind_ == AttentionKind::kDot) {
+    for (int64_t i = 0; i < rows * key_size_; ++i) diff_keys[i] += diff_projected_keys_[static_cast<size_t>(i)];
+    return;
+  }
+  const ParamView& w = store_.view(kind_ == AttentionKind::kGeneral ? w_a_ : w_keys_);
+  const int64_t width = projection_size_;
+  const StridedMatrix d_projected = StridedMatrix::dense(diff_projected_keys_.data(), rows, width);
+  matmul(ctx_, d_projected, StridedMatrix::dense(w.value, width, key_size_),
+         StridedMatrix::dense(diff_keys, rows, key_size_), Accumulate::kAdd);
+  matmul(ctx_, d_projected.transposed(), StridedMatrix::dense(keys_, rows, key_size_),
+         StridedMatrix::dense(w.grad, width, key_size_), Accumulate::kAdd);
+}
+
+}  // namespace tandem::ops

@@ -1,0 +1,46 @@
+// One oneDNN engine and stream per process, passed by reference to every op, plus the cache of
+// matmul primitives shared by all ops (creating a primitive costs far more than running a small
+// one, so every shape is built once).
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tandem::ops {
+
+class DnnlContext {
+ public:
+  DnnlContext() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+  DnnlContext(const DnnlContext&) = delete;
+  DnnlContext& operator=(const DnnlContext&) = delete;
+
+  const dnnl::engine& engine() const { return engine_; }
+  dnnl::stream& stream() { return stream_; }
+
+  // Primitives keyed by a string that encodes everything their descriptor depends on.
+  // Not thread-safe: ops run on the training thread only.
+  std::unordered_map<std::string, dnnl::primitive>& primitive_cache() { return primitive_cache_; }
+
+  // A vector of at least `count` ones (for bias gradients as ones x dY matmuls).
+  const float* ones(size_t count) {
+    if (ones_.size() < count) ones_.assign(count, 1.0f);
+    return ones_.data();
+  }
+
+ private:
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  std::unordered_map<std::string, dnnl::primitive> primitive_cache_;
+  std::vector<float> ones_;
+};
+
+// Wraps `pointer` (not owned) as a oneDNN memory object with descriptor `md`.
+inline dnnl::memory user_memory(DnnlContext& ctx, const dnnl::memory::desc& md,
+                                const void* pointer) {
+  return dnnl::memory(md, ctx.engine(), const_cast<void*>(pointer));
+}
+
+}  // namespace tandem::ops

@@ -1,0 +1,111 @@
+#include "ops/param_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ops/errors.h"
+#include "ops/rng.h"
+
+namespace tandem::ops {
+namespace {
+
+constexpr size_t kAlignmentFloats = 16;  // 64 bytes
+
+size_t round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+void fill(const ParamView& param, uint64_t seed) {
+  const InitSpec& init = param.init;
+  const uint64_t key = combine_keys(seed, hash_string(param.name));
+  float* out = param.value;
+  const double fan_sum = static_cast<double>(init.fan_in + init.fan_out);
+  switch (init.kind) {
+    case InitKind::kZeros:
+      std::fill(out, out + param.size, 0.0f);
+      break;
+    case InitKind::kConstant:
+      std::fill(out, out + param.size, init.scale);
+      break;
+    case InitKind::kUniform:
+    case InitKind::kXavierUniform: {
+      const double a = init.kind == InitKind::kUniform ? init.scale : std::sqrt(6.0 / fan_sum);
+      for (size_t i = 0; i < param.size; ++i)
+        out[i] = static_cast<float>(a * (2.0 * uniform01(key, i) - 1.0));
+      break;
+    }
+    case InitKind::kXavierNormal:
+    case InitKind::kHeNormal: {
+      const double stddev = init.kind == InitKind::kXavierNormal
+                                ? std::sqrt(2.0 / fan_sum)
+                                : std::sqrt(2.0 / static_cast<double>(init.fan_in));
+      for (size_t i = 0; i < param.size; ++i)
+        out[i] = static_cast<float>(stddev * standard_normal(key, i));
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+ParamId ParamStore::declare(const std::string& name, std::vector<int64_t> shape, InitSpec init) {
+  if (finalized_) throw ConfigError("parameter " + name + ": declared after the store was finalized");
+  if (name.empty()) throw ConfigError("parameter with an empty name");
+  if (find(name)) throw ConfigError("parameter " + name + ": declared twice");
+  size_t size = 1;
+  for (int64_t d : shape) {
+    if (d <= 0) throw ConfigError("parameter " + name + ": shape " + shape_text(shape) + " has a non-positive dimension");
+    size *= static_cast<size_t>(d);
+  }
+  const bool needs_fans = init.kind == InitKind::kXavierUniform ||
+                          init.kind == InitKind::kXavierNormal || init.kind == InitKind::kHeNormal;
+  if (needs_fans && (init.fan_in <= 0 || (init.kind != InitKind::kHeNormal && init.fan_out <= 0)))
+    throw ConfigError("parameter " + name + ": initialiser needs positive fan_in/fan_out");
+  ParamView view;
+  view.name = name;
+  view.shape = std::move(shape);
+  view.init = init;
+  view.offset = planned_size_;
+  view.size = size;
+  planned_size_ = round_up(planned_size_ + size, kAlignmentFloats);
+  params_.push_back(std::move(view));
+  return static_cast<ParamId>(params_.size() - 1);
+}
+
+void ParamStore::finalize() {
+  if (finalized_) return;
+  values_.assign(planned_size_, 0.0f);
+  grads_.assign(planned_size_, 0.0f);
+  for (ParamView& view : params_) {
+    view.value = values_.data() + view.offset;
+    view.grad = grads_.data() + view.offset;
+  }
+  finalized_ = true;
+}
+
+void ParamStore::initialize(uint64_t seed) {
+  if (!finalized_) finalize();
+  for (const ParamView& view : params_) fill(view, seed);
+  mark_values_changed();
+}
+
+const ParamView* ParamStore::find(const std::string& name) const {
+  for (const ParamView& view : params_)
+    if (view.name == name) return &view;
+  return nullptr;
+}
+
+size_t ParamStore::parameter_count() const {
+  size_t count = 0;
+  for (const ParamView& view : params_) count += view.size;
+  return count;
+}
+
+void ParamStore::zero_grads() { std::memset(grads_.data(), 0, grads_.size() * sizeof(float)); }
+
+}  // namespace tandem::ops

@@ -1,0 +1,370 @@
+// Constraints that shaped this file (see the notes in shared/notes/onednn/RESULTS.md):
+// 1. f32 training uses forward_training + workspace, then backward with the forward pd as hint.
+// 2. Forward weights and diff weights are accepted in plain ldigo (the flat buffers' layout), so
+//    forward reads the parameters in place and backward accumulates straight into the flat
+//    gradient buffer. Backward insists on ldgoi weights: those are a reordered copy, refreshed
+//    when ParamStore::values_version() changes (once per optimizer step).
+// 3. Optional states come in pairs (src_iter <-> diff_src_iter, ...); we always pass every state,
+//    zeros where there is none, so one code path serves every cell and every segment.
+// 4. Inference uses forward_inference with weights in the layout the primitive prefers (a
+//    faster brgemm implementation), reordered once per values_version.
+#include "ops/rnn_layer.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "ops/errors.h"
+
+namespace tandem::ops {
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+constexpr auto kLeftToRight = dnnl::rnn_direction::unidirectional_left2right;
+
+struct RnnDescs {
+  memory::desc src_layer, src_iter, src_iter_c, weights_layer, weights_iter, bias, dst_layer,
+      dst_iter, dst_iter_c;
+};
+
+// Builds the forward (and, for training, backward) primitive descriptors of `cell`.
+void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& bwd_weights_any,
+              const dnnl::engine& engine, dnnl::primitive_desc& forward_pd,
+              dnnl::primitive_desc& backward_pd) {
+  const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const RnnDescs& b = bwd_weights_any;  // same as f, weights left to the primitive (ldgoi)
+  switch (cell) {
+    case CellKind::kLstm: {
+      dnnl::lstm_forward::primitive_desc fpd(
+          {prop, kLeftToRight, f.src_layer, f.src_iter, f.src_iter_c, f.weights_layer,
+           f.weights_iter, f.bias, f.dst_layer, f.dst_iter, f.dst_iter_c},
+          engine);
+      forward_pd = fpd;
+      if (training)
+        backward_pd = dnnl::lstm_backward::primitive_desc(
+            {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.src_iter_c,
+             b.weights_layer, b.weights_iter, b.bias, b.dst_layer, b.dst_iter, b.dst_iter_c,
+             f.src_layer, f.src_iter, f.src_iter_c, f.weights_layer, f.weights_iter, f.bias,
+             f.dst_layer, f.dst_iter, f.dst_iter_c},
+            engine, fpd);
+      return;
+    }
+    case CellKind::kGru: {
+      dnnl::gru_forward::primitive_desc fpd({prop, kLeftToRight, f.src_layer, f.src_iter,
+                                             f.weights_layer, f.weights_iter, f.bias, f.dst_layer,
+                                             f.dst_iter},
+                                            engine);
+      forward_pd = fpd;
+      if (training)
+        backward_pd = dnnl::gru_backward::primitive_desc(
+            {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.weights_layer,
+             b.weights_iter, b.bias, b.dst_layer, b.dst_iter, f.src_layer, f.src_iter,
+             f.weights_layer, f.weights_iter, f.bias, f.dst_layer, f.dst_iter},
+            engine, fpd);
+      return;
+    }
+    case CellKind::kLbrGru: {
+      dnnl::lbr_gru_forward::primitive_desc fpd({prop, kLeftToRight, f.src_layer, f.src_iter,
+                                                 f.weights_layer, f.weights_iter, f.bias,
+                                                 f.dst_layer, f.dst_iter},
+                                                engine);
+      forward_pd = fpd;
+      if (training)
+        backward_pd = dnnl::lbr_gru_backward::primitive_desc(
+            {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.weights_layer,
+             b.weights_iter, b.bias, b.dst_layer, b.dst_iter, f.src_layer, f.src_iter,
+             f.weights_layer, f.weights_iter, f.bias, f.dst_layer, f.dst_iter},
+            engine, fpd);
+      return;
+    }
+    case CellKind::kVanillaTanh: {
+      const auto tanh = dnnl::algorithm::eltwise_tanh;
+      dnnl::vanilla_rnn_forward::primitive_desc fpd(
+          {prop, tanh, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter,
+           f.bias, f.dst_layer, f.dst_iter},
+          engine);
+      forward_pd = fpd;
+      if (training)
+        backward_pd = dnnl::vanilla_rnn_backward::primitive_desc(
+            {dnnl::prop_kind::backward, tanh, kLeftToRight, b.src_layer, b.src_iter,
+             b.weights_layer, b.weights_iter, b.bias, b.dst_layer, b.dst_iter, f.src_layer,
+             f.src_iter, f.weights_layer, f.weights_iter, f.bias, f.dst_layer, f.dst_iter},
+            engine, fpd);
+      return;
+    }
+  }
+}
+
+memory::desc state_md(int64_t batch, int64_t hidden) {
+  return memory::desc({1, 1, batch, hidden}, dt::f32, tag::ldnc);
+}
+
+// [steps, batch, channels] rows of a tnc buffer whose full batch is `full_batch`.
+memory::desc sequence_md(int64_t steps, int64_t batch, int64_t channels, int64_t full_batch) {
+  return memory::desc({steps, batch, channels}, dt::f32, {full_batch * channels, channels, 1});
+}
+
+// Zeroes rows [from_row, full_batch) of steps [t_begin, t_end) in a tnc buffer.
+void zero_rows(float* data, int64_t t_begin, int64_t t_end, int64_t from_row, int64_t full_batch,
+               int64_t channels) {
+  if (from_row >= full_batch) return;
+  for (int64_t t = t_begin; t < t_end; ++t)
+    std::memset(data + (t * full_batch + from_row) * channels, 0,
+                sizeof(float) * (full_batch - from_row) * channels);
+}
+
+void check_lengths(const int32_t* lengths, int64_t steps, int64_t batch) {
+  for (int64_t n = 0; n < batch; ++n) {
+    if (lengths[n] < 1 || lengths[n] > steps)
+      throw std::invalid_argument("rnn: length " + std::to_string(lengths[n]) + " of sequence " +
+                                  std::to_string(n) + " outside [1, " + std::to_string(steps) + "]");
+    if (n > 0 && lengths[n] > lengths[n - 1])
+      throw std::invalid_argument("rnn: lengths must be sorted longest first (sequence " +
+                                  std::to_string(n) + ")");
+  }
+}
+
+}  // namespace
+
+int gate_count(CellKind cell) {
+  switch (cell) {
+    case CellKind::kLstm: return 4;
+    case CellKind::kGru:
+    case CellKind::kLbrGru: return 3;
+    case CellKind::kVanillaTanh: return 1;
+  }
+  return 0;
+}
+
+int bias_gate_count(CellKind cell) { return cell == CellKind::kLbrGru ? 4 : gate_count(cell); }
+
+bool has_cell_state(CellKind cell) { return cell == CellKind::kLstm; }
+
+RnnTape::Call& RnnTape::push() {
+  if (used_ == calls_.size()) calls_.emplace_back();
+  Call& call = calls_[used_++];
+  call.segment_count = 0;
+  return call;
+}
+
+RnnTape::Call& RnnTape::pop() {
+  if (used_ == 0) throw std::logic_error("rnn: backward without a matching forward");
+  return calls_[--used_];
+}
+
+RnnLayer::RnnLayer(DnnlContext& ctx, ParamStore& store, const std::string& name, CellKind cell,
+                   int input_size, int hidden_size)
+    : ctx_(ctx), store_(store), name_(name), cell_(cell), input_size_(input_size),
+      hidden_size_(hidden_size) {
+  require_config(input_size > 0, name, "input size must be positive");
+  require_config(hidden_size > 0, name, "hidden size must be positive");
+  const int gates = gate_count(cell);
+  const InitSpec uniform{InitKind::kUniform, 1.0f / std::sqrt(static_cast<float>(hidden_size))};
+  weights_layer_ = store.declare(name + "/weights_layer", {input_size, gates, hidden_size}, uniform);
+  weights_iter_ = store.declare(name + "/weights_iter", {hidden_size, gates, hidden_size}, uniform);
+  bias_ = store.declare(name + "/bias", {bias_gate_count(cell), hidden_size}, uniform);
+}
+
+memory::desc RnnLayer::weights_md(int arg) const {
+  const int64_t rows = arg == DNNL_ARG_WEIGHTS_LAYER ? input_size_ : hidden_size_;
+  return memory::desc({1, 1, rows, gate_count(cell_), hidden_size_}, dt::f32, tag::ldigo);
+}
+
+RnnLayer::Primitives& RnnLayer::primitives(int64_t steps, int64_t batch, int64_t full_batch,
+                                           bool training) {
+  const auto key = std::make_tuple(steps, batch, full_batch, training);
+  auto found = primitives_.find(key);
+  if (found != primitives_.end()) return found->second;
+
+  const int64_t hidden = hidden_size_;
+  RnnDescs f;
+  f.src_layer = sequence_md(steps, batch, input_size_, full_batch);
+  f.src_iter = f.src_iter_c = f.dst_iter = f.dst_iter_c = state_md(batch, hidden);
+  f.bias = memory::desc({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo);
+  f.dst_layer = sequence_md(steps, batch, hidden, full_batch);
+  RnnDescs any = f;
+  any.weights_layer = memory::desc({1, 1, input_size_, gate_count(cell_), hidden}, dt::f32, tag::any);
+  any.weights_iter = memory::desc({1, 1, hidden, gate_count(cell_), hidden}, dt::f32, tag::any);
+  // Training: forward reads the plain ldigo parameters in place. Inference: layout of choice.
+  if (training) {
+    f.weights_layer = weights_md(DNNL_ARG_WEIGHTS_LAYER);
+    f.weights_iter = weights_md(DNNL_ARG_WEIGHTS_ITER);
+  } else {
+    f.weights_layer = any.weights_layer;
+    f.weights_iter = any.weights_iter;
+  }
+  Primitives prims;
+  make_pds(cell_, training, f, any, ctx_.engine(), prims.forward_pd, prims.backward_pd);
+  prims.forward = dnnl::primitive(prims.forward_pd);
+  if (training) prims.backward = dnnl::primitive(prims.backward_pd);
+  return primitives_.emplace(key, std::move(prims)).first->second;
+}
+
+dnnl::memory RnnLayer::weights_for(const dnnl::primitive_desc& pd, int arg) {
+  const memory::desc wanted = pd.query_md(dnnl::query::exec_arg_md, arg);
+  const float* source = store_.view(arg == DNNL_ARG_WEIGHTS_LAYER ? weights_layer_ : weights_iter_).value;
+  memory plain = user_memory(ctx_, weights_md(arg), source);
+  if (wanted == plain.get_desc()) return plain;
+  for (ReorderedWeights& copy : reordered_) {
+    if (copy.arg != arg || copy.md != wanted) continue;
+    if (copy.version != store_.values_version()) {
+      dnnl::reorder(plain, copy.memory).execute(ctx_.stream(), plain, copy.memory);
+      ctx_.stream().wait();
+      copy.version = store_.values_version();
+    }
+    return copy.memory;
+  }
+  ReorderedWeights copy{wanted, memory(wanted, ctx_.engine()), store_.values_version(), arg};
+  dnnl::reorder(plain, copy.memory).execute(ctx_.stream(), plain, copy.memory);
+  ctx_.stream().wait();
+  reordered_.push_back(copy);
+  return copy.memory;
+}
+
+void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32_t* lengths,
+                       const float* h0, const float* c0, float* y, float* h_last, float* c_last,
+                       RnnTape* tape) {
+  check_lengths(lengths, steps, batch);
+  const bool training = tape != nullptr;
+  if (!training) inference_tape_.clear();
+  RnnTape::Call& call = training ? tape->push() : inference_tape_.push();
+  const int64_t hidden = hidden_size_;
+  const int64_t state_size = batch * hidden;
+  const bool lstm = has_cell_state(cell_);
+  call.x = x;
+  call.y = y;
+  call.steps = steps;
+  call.batch = batch;
+  call.initial_state.assign(static_cast<size_t>(2 * state_size), 0.0f);
+  if (h0) std::memcpy(call.initial_state.data(), h0, sizeof(float) * state_size);
+  if (c0 && lstm) std::memcpy(call.initial_state.data() + state_size, c0, sizeof(float) * state_size);
+
+  const memory bias = user_memory(ctx_, memory::desc({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo),
+                                  store_.view(bias_).value);
+  const float* previous_state = call.initial_state.data();
+  int64_t previous_batch = batch;  // rows in the previous state buffer (its c part starts there)
+  int64_t t_begin = 0;
+  int64_t active = batch;  // sequences with length > t_begin are rows [0, active)
+  while (active > 0) {
+    const int64_t t_end = lengths[active - 1];
+    int64_t still_active = active;  // sequences that go on after t_end
+    while (still_active > 0 && lengths[still_active - 1] == t_end) --still_active;
+    if (call.segment_count == call.segments.size()) call.segments.emplace_back();
+    RnnTape::Segment& segment = call.segments[call.segment_count++];
+    segment.t_begin = t_begin;
+    segment.t_end = t_end;
+    segment.batch = active;
+
+    Primitives& prims = primitives(t_end - t_begin, active, batch, training);
+    const memory::desc state = state_md(active, hidden);
+    segment.state.resize(static_cast<size_t>(2 * active * hidden));
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC_LAYER, user_memory(ctx_, sequence_md(t_end - t_begin, active, input_size_, batch),
+                                         x + t_begin * batch * input_size_)},
+        {DNNL_ARG_SRC_ITER, user_memory(ctx_, state, previous_state)},
+        {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_LAYER)},
+        {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_ITER)},
+        {DNNL_ARG_BIAS, bias},
+        {DNNL_ARG_DST_LAYER, user_memory(ctx_, sequence_md(t_end - t_begin, active, hidden, batch),
+                                         y + t_begin * batch * hidden)},
+        {DNNL_ARG_DST_ITER, user_memory(ctx_, state, segment.state.data())}};
+    if (lstm) {
+      args.emplace(DNNL_ARG_SRC_ITER_C, user_memory(ctx_, state, previous_state + previous_batch * hidden));
+      args.emplace(DNNL_ARG_DST_ITER_C, user_memory(ctx_, state, segment.state.data() + active * hidden));
+    }
+    if (training) {
+      const memory::desc workspace_md = prims.forward_pd.workspace_desc();
+      segment.workspace.resize((workspace_md.get_size() + sizeof(float) - 1) / sizeof(float));
+      args.emplace(DNNL_ARG_WORKSPACE, user_memory(ctx_, workspace_md, segment.workspace.data()));
+    }
+    prims.forward.execute(ctx_.stream(), args);
+    ctx_.stream().wait();
+
+    // Sequences that end at t_end are rows [still_active, active): their final states.
+    const int64_t ending = active - still_active;
+    if (h_last)
+      std::memcpy(h_last + still_active * hidden, segment.state.data() + still_active * hidden,
+                  sizeof(float) * ending * hidden);
+    if (c_last && lstm)
+      std::memcpy(c_last + still_active * hidden,
+                  segment.state.data() + (active + still_active) * hidden,
+                  sizeof(float) * ending * hidden);
+    zero_rows(y, t_begin, t_end, active, batch, hidden);
+    previous_state = segment.state.data();
+    previous_batch = active;
+    t_begin = t_end;
+    active = still_active;
+  }
+  zero_rows(y, t_begin, steps, 0, batch, hidden);
+}
+
+void RnnLayer::backward(RnnTape& tape, const float* diff_y, const float* diff_h_last,
+                        const float* diff_c_last, float* diff_x, float* diff_h0, float* diff_c0) {
+  RnnTape::Call& call = tape.pop();
+  const int64_t hidden = hidden_size_;
+  const int64_t batch = call.batch;
+  const int64_t state_size = batch * hidden;
+  const bool lstm = has_cell_state(cell_);
+  // carry_ holds d(loss)/d(state) at the current segment boundary: h part, then c part.
+  carry_.assign(static_cast<size_t>(2 * state_size), 0.0f);
+  if (diff_h_last) std::memcpy(carry_.data(), diff_h_last, sizeof(float) * state_size);
+  if (diff_c_last && lstm) std::memcpy(carry_.data() + state_size, diff_c_last, sizeof(float) * state_size);
+  diff_src_iter_.resize(static_cast<size_t>(2 * state_size));
+
+  const ParamView& weights_layer = store_.view(weights_layer_);
+  const ParamView& weights_iter = store_.view(weights_iter_);
+  const memory::desc bias_md({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo);
+  zero_rows(diff_x, call.segment_count ? call.segments[call.segment_count - 1].t_end : 0, call.steps,
+            0, batch, input_size_);
+  for (size_t s = call.segment_count; s-- > 0;) {
+    const RnnTape::Segment& segment = call.segments[s];
+    const int64_t active = segment.batch, steps = segment.t_end - segment.t_begin;
+    Primitives& prims = primitives(steps, active, batch, true);
+    const memory::desc state = state_md(active, hidden);
+    const float* src_state = s == 0 ? call.initial_state.data() : call.segments[s - 1].state.data();
+    const int64_t src_rows = s == 0 ? batch : call.segments[s - 1].batch;
+    const memory::desc x_md = sequence_md(steps, active, input_size_, batch);
+    const memory::desc y_md = sequence_md(steps, active, hidden, batch);
+    const int64_t x_offset = segment.t_begin * batch * input_size_;
+    const int64_t y_offset = segment.t_begin * batch * hidden;
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC_LAYER, user_memory(ctx_, x_md, call.x + x_offset)},
+        {DNNL_ARG_SRC_ITER, user_memory(ctx_, state, src_state)},
+        {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_LAYER)},
+        {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_ITER)},
+        {DNNL_ARG_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).value)},
+        {DNNL_ARG_DST_LAYER, user_memory(ctx_, y_md, call.y + y_offset)},
+        {DNNL_ARG_DST_ITER, user_memory(ctx_, state, segment.state.data())},
+        {DNNL_ARG_WORKSPACE, user_memory(ctx_, prims.forward_pd.workspace_desc(), segment.workspace.data())},
+        {DNNL_ARG_DIFF_SRC_LAYER, user_memory(ctx_, x_md, diff_x + x_offset)},
+        {DNNL_ARG_DIFF_SRC_ITER, user_memory(ctx_, state, diff_src_iter_.data())},
+        {DNNL_ARG_DIFF_WEIGHTS_LAYER, user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_LAYER), weights_layer.grad)},
+        {DNNL_ARG_DIFF_WEIGHTS_ITER, user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_ITER), weights_iter.grad)},
+        {DNNL_ARG_DIFF_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).grad)},
+        {DNNL_ARG_DIFF_DST_LAYER, user_memory(ctx_, y_md, diff_y + y_offset)},
+        {DNNL_ARG_DIFF_DST_ITER, user_memory(ctx_, state, carry_.data())}};
+    if (lstm) {
+      args.emplace(DNNL_ARG_SRC_ITER_C, user_memory(ctx_, state, src_state + src_rows * hidden));
+      args.emplace(DNNL_ARG_DST_ITER_C, user_memory(ctx_, state, segment.state.data() + active * hidden));
+      args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, user_memory(ctx_, state, diff_src_iter_.data() + active * hidden));
+      args.emplace(DNNL_ARG_DIFF_DST_ITER_C, user_memory(ctx_, state, carry_.data() + state_size));
+    }
+    prims.backward.execute(ctx_.stream(), args);
+    ctx_.stream().wait();
+    // The state gradient at t_begin for the active rows replaces theirs in the carry; rows that
+    // ended before keep their diff_h_last (they enter the recurrence in an earlier segment).
+    std::memcpy(carry_.data(), diff_src_iter_.data(), sizeof(float) * active * hidden);
+    if (lstm)
+      std::memcpy(carry_.data() + state_size, diff_src_iter_.data() + active * hidden,
+                  sizeof(float) * active * hidden);
+    zero_rows(diff_x, segment.t_begin, segment.t_end, active, batch, input_size_);
+  }
+  if (diff_h0) std::memcpy(diff_h0, carry_.data(), sizeof(float) * state_size);
+  if (diff_c0 && lstm) std::memcpy(diff_c0, carry_.data() + state_size, sizeof(float) * state_size);
+}
+
+}  // namespace tandem::ops

@@ -1,0 +1,61 @@
+// ModelConfig: everything that fixes the shape and behaviour of a Seq2SeqModel, its validation
+// (errors name the option) and its text form (key = value; persisted with every run and
+// checkpoint, so the keys and enum names below never change meaning).
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/attention.h"
+#include "ops/rnn_layer.h"
+
+namespace tandem::trainer {
+
+enum class AttentionType { kNone, kDot, kGeneral, kAdditive };  // none, dot, general, additive
+enum class DecoderInit { kFinalState, kBridge };                  // final, bridge
+
+struct ModelConfig {
+  ops::CellKind cell = ops::CellKind::kLstm;  // lstm, gru, lbr_gru, rnn_tanh
+  int src_vocab_size = 0;
+  int tgt_vocab_size = 0;
+  int embedding_size = 128;  // source and target embeddings
+  int hidden_size = 256;     // decoder hidden size = encoder output size (H/2 per direction if bi)
+  int encoder_layers = 1;
+  int decoder_layers = 1;
+  bool bidirectional_encoder = false;
+  // none: the classic Seq2Seq; the context is the encoder's final top-layer state at every step.
+  AttentionType attention = AttentionType::kGeneral;
+  // final: decoder layer l starts from encoder layer l's final state (needs equal layer counts);
+  // bridge: tanh(W_l * masked mean of the encoder outputs), cell state zero (Marian's choice).
+  DecoderInit decoder_init = DecoderInit::kFinalState;
+  float dropout = 0.0f;          // on embeddings, every RNN layer's output, the attentional vector
+  float label_smoothing = 0.0f;
+  // 1: teacher forcing over the whole target at once (fast path). < 1: scheduled sampling, step by
+  // step, feeding the model's own greedy prediction with probability 1 - ratio.
+  float teacher_forcing_ratio = 1.0f;
+  // Concatenates the previous attentional vector to the decoder input (Luong); step by step.
+  bool input_feeding = false;
+
+  // True when the decoder has to run one step at a time.
+  bool step_by_step_decoder() const { return teacher_forcing_ratio < 1.0f || input_feeding; }
+};
+
+// Throws ConfigError "<option>: <problem>" for the first invalid setting.
+void validate(const ModelConfig& config);
+
+ops::CellKind parse_cell_kind(const std::string& name);  // throws ConfigError naming "cell"
+AttentionType parse_attention_type(const std::string& name);
+DecoderInit parse_decoder_init(const std::string& name);
+std::string cell_kind_name(ops::CellKind cell);
+std::string attention_type_name(AttentionType type);
+std::string decoder_init_name(DecoderInit init);
+
+// The configuration as ordered (key, value) text pairs, and back. from_key_values starts from
+// the defaults, rejects unknown keys and unparsable values (ConfigError naming the key) and
+// validates the result.
+std::vector<std::pair<std::string, std::string>> to_key_values(const ModelConfig& config);
+ModelConfig model_config_from_key_values(const std::map<std::string, std::string>& values);
+
+}  // namespace tandem::trainer
