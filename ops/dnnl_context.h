@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ops/section_timer.h"
+
 namespace tandem::ops {
 
 class DnnlContext {
@@ -24,6 +26,9 @@ class DnnlContext {
   // Not thread-safe: ops run on the training thread only.
   std::unordered_map<std::string, dnnl::primitive>& primitive_cache() { return primitive_cache_; }
 
+  // Per-section step timings (benchmarks switch them on).
+  SectionTimes& section_times() { return section_times_; }
+
   // A vector of at least `count` ones (for bias gradients as ones x dY matmuls).
   const float* ones(size_t count) {
     if (ones_.size() < count) ones_.assign(count, 1.0f);
@@ -35,6 +40,7 @@ class DnnlContext {
   dnnl::stream stream_;
   std::unordered_map<std::string, dnnl::primitive> primitive_cache_;
   std::vector<float> ones_;
+  SectionTimes section_times_;
 };
 
 // Wraps `pointer` (not owned) as a oneDNN memory object with descriptor `md`.

@@ -34,21 +34,22 @@ Optimizer::Optimizer(const OptimizerConfig& config, size_t parameter_count)
   if (config.kind == OptimizerKind::kAdam) second_moment_.assign(size_, 0.0f);
 }
 
-void Optimizer::step(float* params, const float* grads, float lr) {
+void Optimizer::step(float* params, const float* grads, float lr, float grad_scale) {
   ++step_count_;
   const float decay = config_.weight_decay;
+  const float s = grad_scale;
   const auto n = static_cast<int64_t>(size_);
   switch (config_.kind) {
     case OptimizerKind::kSgd:
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) params[i] -= lr * (grads[i] + decay * params[i]);
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; ++i) params[i] -= lr * (s * grads[i] + decay * params[i]);
       break;
     case OptimizerKind::kMomentum: {
       float* velocity = first_moment_.data();
       const float mu = config_.momentum;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
       for (int64_t i = 0; i < n; ++i) {
-        velocity[i] = mu * velocity[i] + grads[i] + decay * params[i];
+        velocity[i] = mu * velocity[i] + s * grads[i] + decay * params[i];
         params[i] -= lr * velocity[i];
       }
       break;
@@ -62,10 +63,11 @@ void Optimizer::step(float* params, const float* grads, float lr) {
       const float correction2 = static_cast<float>(1.0 - std::pow(static_cast<double>(b2), t));
       const float step_size = lr / correction1;
       const float inv_sqrt_correction2 = 1.0f / std::sqrt(correction2);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
       for (int64_t i = 0; i < n; ++i) {
-        m[i] = b1 * m[i] + (1.0f - b1) * grads[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * grads[i] * grads[i];
+        const float g = s * grads[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
         const float denom = std::sqrt(v[i]) * inv_sqrt_correction2 + eps;
         params[i] -= step_size * m[i] / denom + lr * decay * params[i];
       }
@@ -82,6 +84,8 @@ double global_norm(const float* g, size_t n) {
   for (size_t b = 0; b < blocks; ++b) {
     double sum = 0.0;
     const size_t end = std::min(n, (b + 1) * kBlock);
+    // simd reassociates within a block only: still the same order for any thread count.
+#pragma omp simd reduction(+ : sum)
     for (size_t i = b * kBlock; i < end; ++i) sum += static_cast<double>(g[i]) * g[i];
     partial[b] = sum;
   }
@@ -90,12 +94,17 @@ double global_norm(const float* g, size_t n) {
   return std::sqrt(total);
 }
 
+double clip_factor(double norm, double max_norm) {
+  return max_norm > 0.0 && norm > max_norm ? max_norm / norm : 1.0;
+}
+
 double clip_by_global_norm(float* g, size_t n, double max_norm) {
   const double norm = global_norm(g, n);
-  if (max_norm > 0.0 && norm > max_norm) {
-    const auto scale = static_cast<float>(max_norm / norm);
+  const double factor = clip_factor(norm, max_norm);
+  if (factor != 1.0) {
+    const auto scale = static_cast<float>(factor);
     const auto count = static_cast<int64_t>(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < count; ++i) g[i] *= scale;
   }
   return norm;

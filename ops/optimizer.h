@@ -31,8 +31,9 @@ class Optimizer {
  public:
   Optimizer(const OptimizerConfig& config, size_t parameter_count);
 
-  // params[i] -= update(grads[i]) for i < parameter_count, with learning rate `lr`.
-  void step(float* params, const float* grads, float lr);
+  // params[i] -= update(grad_scale * grads[i]) for i < parameter_count, with learning rate `lr`.
+  // grad_scale folds normalisation (1 / tokens) and clipping into this one pass over memory.
+  void step(float* params, const float* grads, float lr, float grad_scale = 1.0f);
 
   const OptimizerConfig& config() const { return config_; }
   int64_t step_count() const { return step_count_; }
@@ -52,8 +53,11 @@ class Optimizer {
 // bit-identical for any thread count (replicas must clip identically).
 double global_norm(const float* g, size_t n);
 
-// Scales g by max_norm / norm when norm > max_norm (max_norm <= 0: no clipping). Returns the
-// norm before clipping.
+// The factor that brings a gradient of norm `norm` down to max_norm (1 if it is already within,
+// or if max_norm <= 0: no clipping).
+double clip_factor(double norm, double max_norm);
+
+// Scales g by clip_factor(global_norm(g), max_norm). Returns the norm before clipping.
 double clip_by_global_norm(float* g, size_t n, double max_norm);
 
 }  // namespace tandem::ops

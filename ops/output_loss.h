@@ -26,14 +26,17 @@ class OutputLoss {
   OutputLoss(DnnlContext& ctx, ParamStore& store, const std::string& name, int hidden_size,
              int vocab_size, float label_smoothing);
 
-  // Overwrites logprobs[M, V] with log-softmax(h W^T + b) and returns the loss of the rows whose
-  // target is not <pad>. Throws std::out_of_range for a target id outside [0, V).
-  LossSum forward(const float* h, const int32_t* targets, int64_t rows, float* logprobs);
+  // Overwrites probabilities[M, V] with softmax(h W^T + b) and returns the loss of the rows
+  // whose target is not <pad>. Throws std::out_of_range for a target id outside [0, V).
+  // Known imprecision: a target probability that underflows f32 (< 1e-38) counts as 1e-38 in
+  // the loss value (87.3 nats); its gradient is exact.
+  LossSum forward(const float* h, const int32_t* targets, int64_t rows, float* probabilities);
 
-  // Backward of forward(): turns logprobs (as forward left them) into d(loss_scale * loss)/d
-  // logits in place, accumulates the projection's parameter gradients, overwrites diff_h[M, H].
+  // Backward of forward(): turns probabilities (as forward left them) into
+  // d(loss_scale * loss)/d logits in place, accumulates the projection's parameter gradients,
+  // overwrites diff_h[M, H].
   void backward(const float* h, const int32_t* targets, int64_t rows, float loss_scale,
-                float* logprobs, float* diff_h);
+                float* probabilities, float* diff_h);
 
   // Inference: logprobs[M, V] only.
   void log_probabilities(const float* h, int64_t rows, float* logprobs);
@@ -45,7 +48,10 @@ class OutputLoss {
   Dense projection_;
   int vocab_size_;
   float label_smoothing_;
+  void softmax(float* data, int64_t rows, dnnl::algorithm algorithm);
+
   std::vector<double> row_losses_;
+  std::vector<float> target_logits_, logit_sums_;
 };
 
 }  // namespace tandem::ops

@@ -64,7 +64,9 @@ TEST_P(AttentionTest, PaddedSourcePositionsGetZeroWeight) {
       double sum = 0.0;
       for (int64_t s = 0; s < S; ++s) {
         const float w = weights[(n * T + t) * S + s];
-        if (s >= lengths_[n]) EXPECT_EQ(w, 0.0f) << "n=" << n << " t=" << t << " s=" << s;
+        if (s >= lengths_[n]) {
+          EXPECT_EQ(w, 0.0f) << "n=" << n << " t=" << t << " s=" << s;
+        }
         sum += w;
       }
       EXPECT_NEAR(sum, 1.0, 1e-5);

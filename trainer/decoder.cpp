@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "ops/dropout.h"
 #include "ops/rng.h"
@@ -39,7 +40,8 @@ int32_t argmax(const float* row, int64_t count) {
 }  // namespace
 
 Decoder::Decoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfig& config)
-    : config_(config),
+    : ctx_(ctx),
+      config_(config),
       embedding_(store, "decoder/embedding", config.tgt_vocab_size, config.embedding_size) {
   // Declared in data-flow order: bridge, RNN layers, attention, W_c, output.
   const int H = config.hidden_size;
@@ -107,6 +109,8 @@ void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, i
   const bool lstm = ops::has_cell_state(config_.cell);
   chunk_lengths_.assign(static_cast<size_t>(N), static_cast<int32_t>(t_end - t_begin));
 
+  ops::SectionTimes& times = ctx_.section_times();
+  std::optional<ops::ScopedSection> timer(std::in_place, times, "embedding");
   float* embedded = embedded_.data() + t_begin * N * E;
   embedding_.forward(tokens, rows, embedded, E);
   const float* x = embedded;
@@ -122,6 +126,7 @@ void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, i
     ops::copy_into_columns(feed, rows, H, input, E + H, E);
     x = input;
   }
+  timer.emplace(times, "decoder_rnn");
   for (int l = 0; l < config_.decoder_layers; ++l) {
     Layer& layer = layers_[static_cast<size_t>(l)];
     float* y = layer.output.data() + t_begin * N * H;
@@ -137,6 +142,7 @@ void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, i
       x = dropped;
     }
   }
+  timer.emplace(times, "attention");
   float* context = context_.data() + t_begin * N * H;
   if (attention_) {
     attention_->forward(x, t_end - t_begin, context, training ? &attention_tape_ : nullptr);
@@ -185,7 +191,7 @@ ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
   sized(context_, T * N * H);
   sized(concatenated_, T * N * 2 * H);
   sized(attentional_out_, T * N * H);
-  sized(logprobs_, T * N * V);
+  sized(probabilities_, T * N * V);
   initial_states(encoder, training);
   attention_tape_.clear();
   if (attention_) attention_->set_keys(encoder_outputs_, source_steps_, N, source_lengths_);
@@ -201,12 +207,13 @@ ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
       const uint64_t key = site_key(noise_key_, kSamplingSite, c);
       for (int64_t n = 0; n < N; ++n)
         if (ops::uniform01(key, static_cast<uint64_t>(n)) >= config_.teacher_forcing_ratio)
-          tokens_[static_cast<size_t>(c * N + n)] = argmax(logprobs_.data() + ((c - 1) * N + n) * V, V);
+          tokens_[static_cast<size_t>(c * N + n)] = argmax(probabilities_.data() + ((c - 1) * N + n) * V, V);
     }
     run_chunk(t_begin, t_end, tokens_.data() + t_begin * N, static_cast<int>(c), training);
+    ops::ScopedSection timer(ctx_.section_times(), "output");
     const int64_t rows = (t_end - t_begin) * N;
     const ops::LossSum loss = output_->forward(predictions_input + t_begin * N * H, target_output + t_begin * N,
-                                              rows, logprobs_.data() + t_begin * N * V);
+                                              rows, probabilities_.data() + t_begin * N * V);
     total.loss += loss.loss;
     total.tokens += loss.tokens;
   }
@@ -221,11 +228,14 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   const bool lstm = ops::has_cell_state(config_.cell);
 
   // Output layer and the attentional vector.
+  ops::SectionTimes& times = ctx_.section_times();
+  std::optional<ops::ScopedSection> timer(std::in_place, times, "output");
   const float* attentional = attentional_out_.data() + t_begin * N * H;
   float* diff_dropped = diff_dropped_attentional_.data() + t_begin * N * H;
   output_->backward(drop ? dropped_attentional_.data() + t_begin * N * H : attentional,
-                   target_output_ + t_begin * N, rows, loss_scale, logprobs_.data() + t_begin * N * V,
+                   target_output_ + t_begin * N, rows, loss_scale, probabilities_.data() + t_begin * N * V,
                    diff_dropped);
+  timer.emplace(times, "attention");
   if (drop)
     ops::dropout_backward(diff_dropped, diff_dropped, rows * H, config_.dropout,
                           site_key(noise_key_, kAttentionalSite, chunk));
@@ -251,6 +261,7 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   }
 
   // RNN layers, top down. diff_top is d(loss)/d(layer output after dropout).
+  timer.emplace(times, "decoder_rnn");
   const float* diff_y = diff_top;
   for (int l = config_.decoder_layers - 1; l >= 0; --l) {
     Layer& layer = layers_[static_cast<size_t>(l)];
@@ -268,6 +279,7 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   }
 
   // Decoder input: embedding (and the fed-back attentional vector of the previous step).
+  timer.emplace(times, "embedding");
   float* diff_embedded = diff_embedded_.data() + t_begin * N * E;
   if (config_.input_feeding) {
     const float* diff_input = diff_rnn_input_.data() + t_begin * N * (E + H);
@@ -326,6 +338,7 @@ void Decoder::backward(Encoder& encoder, float loss_scale) {
   const int64_t chunks = step_by_step_ ? T : 1;
   for (int64_t c = chunks - 1; c >= 0; --c)
     backward_chunk(step_by_step_ ? c : 0, step_by_step_ ? c + 1 : T, static_cast<int>(c), loss_scale, encoder);
+  ops::ScopedSection timer(ctx_.section_times(), "attention");
   backward_initial_states(encoder);
   if (attention_) attention_->finish_backward(encoder.diff_outputs());
 }

@@ -60,6 +60,7 @@ class Decoder {
   void backward_initial_states(Encoder& encoder);
   int input_size() const;
 
+  ops::DnnlContext& ctx_;
   ModelConfig config_;
   ops::Embedding embedding_;
   std::vector<std::unique_ptr<ops::Dense>> bridges_;
@@ -82,7 +83,7 @@ class Decoder {
   ops::AlignedVector<float> initial_feed_;          // [N, H] attentional vector fed to the first step
   ops::AlignedVector<float> embedded_, dropped_embedded_, rnn_input_;   // [T, N, E], [T, N, E(+H)]
   ops::AlignedVector<float> context_, concatenated_, attentional_out_, dropped_attentional_;
-  ops::AlignedVector<float> logprobs_;              // [T, N, V]
+  ops::AlignedVector<float> probabilities_;         // [T, N, V] softmax, then d(loss)/d(logits)
   ops::AlignedVector<float> encoder_mean_, bridge_out_;  // bridge init: [N, H], [L][N, H]
   ops::AlignedVector<float> diff_embedded_, diff_rnn_input_, diff_context_, diff_concatenated_,
       diff_attentional_, diff_dropped_attentional_, diff_queries_, diff_scratch_, diff_mean_;

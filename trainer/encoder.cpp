@@ -29,7 +29,8 @@ float* zeroed(Vector& buffer, int64_t count) {
 }  // namespace
 
 Encoder::Encoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfig& config)
-    : config_(config),
+    : ctx_(ctx),
+      config_(config),
       embedding_(store, "encoder/embedding", config.src_vocab_size, config.embedding_size) {
   const int directions = config.bidirectional_encoder ? 2 : 1;
   const int direction_hidden = config.hidden_size / directions;
@@ -59,13 +60,17 @@ void Encoder::forward(const int32_t* source, int64_t steps, int64_t batch, const
   noise_key_ = noise_key;
   const int64_t E = config_.embedding_size, H = config_.hidden_size;
   const bool drop = training && config_.dropout > 0.0f;
-  embedding_.forward(source, steps * batch, sized(embedded_, steps * batch * E), E);
-  const float* input = embedded_.data();
-  if (drop) {
-    ops::dropout_forward(input, sized(dropped_embedded_, steps * batch * E), steps * batch * E,
-                         config_.dropout, ops::combine_keys(noise_key, kEmbeddingSite));
-    input = dropped_embedded_.data();
+  const float* input = sized(embedded_, steps * batch * E);
+  {
+    ops::ScopedSection timer(ctx_.section_times(), "embedding");
+    embedding_.forward(source, steps * batch, embedded_.data(), E);
+    if (drop) {
+      ops::dropout_forward(input, sized(dropped_embedded_, steps * batch * E), steps * batch * E,
+                           config_.dropout, ops::combine_keys(noise_key, kEmbeddingSite));
+      input = dropped_embedded_.data();
+    }
   }
+  ops::ScopedSection timer(ctx_.section_times(), "encoder");
   for (int l = 0; l < config_.encoder_layers; ++l) {
     Layer& layer = layers_[static_cast<size_t>(l)];
     forward_layer(layer, l, input, l == 0 ? config_.embedding_size : config_.hidden_size, training);
@@ -161,13 +166,17 @@ void Encoder::backward_layer(Layer& layer, int index, const float* diff_output, 
 void Encoder::backward() {
   const int64_t S = steps_, N = batch_, E = config_.embedding_size;
   const float* diff = diff_top_output_.data();
-  for (int l = config_.encoder_layers - 1; l >= 0; --l) {
-    Layer& layer = layers_[static_cast<size_t>(l)];
-    const int input_size = l == 0 ? config_.embedding_size : config_.hidden_size;
-    float* diff_input = sized(layer.diff_input, S * N * input_size);
-    backward_layer(layer, l, diff, input_size, diff_input);
-    diff = diff_input;
+  {
+    ops::ScopedSection timer(ctx_.section_times(), "encoder");
+    for (int l = config_.encoder_layers - 1; l >= 0; --l) {
+      Layer& layer = layers_[static_cast<size_t>(l)];
+      const int input_size = l == 0 ? config_.embedding_size : config_.hidden_size;
+      float* diff_input = sized(layer.diff_input, S * N * input_size);
+      backward_layer(layer, l, diff, input_size, diff_input);
+      diff = diff_input;
+    }
   }
+  ops::ScopedSection timer(ctx_.section_times(), "embedding");
   if (config_.dropout > 0.0f) {
     ops::dropout_backward(diff, sized(diff_embedded_, S * N * E), S * N * E, config_.dropout,
                           ops::combine_keys(noise_key_, kEmbeddingSite));

@@ -60,6 +60,7 @@ class Encoder {
   void backward_layer(Layer& layer, int index, const float* diff_output, int input_size,
                       float* diff_input);
 
+  ops::DnnlContext& ctx_;
   ModelConfig config_;
   ops::Embedding embedding_;
   std::vector<Layer> layers_;

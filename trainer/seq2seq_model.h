@@ -25,6 +25,7 @@ class Seq2SeqModel {
   Seq2SeqModel(const ModelConfig& config, ops::DnnlContext& ctx);
 
   const ModelConfig& config() const { return config_; }
+  ops::DnnlContext& context() { return ctx_; }
   ops::ParamStore& params() { return store_; }
   const ops::ParamStore& params() const { return store_; }
 
