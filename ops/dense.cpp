@@ -22,17 +22,33 @@ void Dense::forward(const float* x, int64_t rows, float* y) const {
          store_.view(bias_).value, activation_);
 }
 
+// diff_pre = diff_y * (1 - y^2) on oneDNN's eltwise backward (computed from the output y).
+void Dense::tanh_backward(const float* y, const float* diff_y, int64_t rows, float* diff_pre) const {
+  const dnnl::memory::desc md({rows, output_size_}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+  const std::string key = "tanh_bwd|" + std::to_string(rows) + "x" + std::to_string(output_size_);
+  auto& cache = ctx_.primitive_cache();
+  auto found = cache.find(key);
+  if (found == cache.end()) {
+    const auto algorithm = dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
+    dnnl::eltwise_forward::primitive_desc hint({dnnl::prop_kind::forward_training, algorithm, md, 0.0f, 0.0f},
+                                               ctx_.engine());
+    dnnl::eltwise_backward::primitive_desc pd({algorithm, md, md, 0.0f, 0.0f}, ctx_.engine(), hint);
+    found = cache.emplace(key, dnnl::eltwise_backward(pd)).first;
+  }
+  found->second.execute(ctx_.stream(), {{DNNL_ARG_DST, user_memory(ctx_, md, y)},
+                                        {DNNL_ARG_DIFF_DST, user_memory(ctx_, md, diff_y)},
+                                        {DNNL_ARG_DIFF_SRC, user_memory(ctx_, md, diff_pre)}});
+  ctx_.stream().wait();
+}
+
 void Dense::backward(const float* x, const float* y, const float* diff_y, int64_t rows,
                      float* diff_x, Accumulate diff_x_mode) {
   const ParamView& weight = store_.view(weight_);
   const float* diff_pre = diff_y;
   if (activation_ == Activation::kTanh) {
-    const size_t count = static_cast<size_t>(rows) * output_size_;
-    diff_pre_activation_.resize(count);
-    float* out = diff_pre_activation_.data();
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; ++i) out[i] = diff_y[i] * (1.0f - y[i] * y[i]);
-    diff_pre = out;
+    diff_pre_activation_.resize(static_cast<size_t>(rows) * output_size_);
+    tanh_backward(y, diff_y, rows, diff_pre_activation_.data());
+    diff_pre = diff_pre_activation_.data();
   }
   const StridedMatrix diff_pre_m = StridedMatrix::dense(diff_pre, rows, output_size_);
   matmul(ctx_, diff_pre_m.transposed(), StridedMatrix::dense(x, rows, input_size_),

@@ -31,6 +31,8 @@ class Dense {
   int output_size() const { return output_size_; }
 
  private:
+  void tanh_backward(const float* y, const float* diff_y, int64_t rows, float* diff_pre) const;
+
   DnnlContext& ctx_;
   ParamStore& store_;
   int input_size_, output_size_;

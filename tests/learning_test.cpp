@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "data/synthetic.h"
 #include "ops/rng.h"
 #include "trainer/seq2seq_model.h"
 #include "trainer/train_step.h"
@@ -16,30 +17,7 @@ namespace {
 using trainer::AttentionType;
 using trainer::ModelConfig;
 
-constexpr int kSymbols = 10;  // ids 4 .. 13
-
-struct ReversalTask {
-  int min_length, max_length;
-  uint64_t seed;
-
-  std::vector<int32_t> sequence(uint64_t index) const {
-    const uint64_t key = ops::combine_keys(seed, index);
-    const int span = max_length - min_length + 1;
-    const int length = min_length + static_cast<int>(ops::uniform01(key, 0) * span);
-    std::vector<int32_t> ids(static_cast<size_t>(length));
-    for (int i = 0; i < length; ++i)
-      ids[static_cast<size_t>(i)] = data::kFirstRegularId + static_cast<int32_t>(ops::uniform01(key, i + 1) * kSymbols);
-    return ids;
-  }
-  data::Batch batch(uint64_t first, int size) const {
-    std::vector<std::vector<int32_t>> sources, targets;
-    for (int i = 0; i < size; ++i) {
-      sources.push_back(sequence(first + static_cast<uint64_t>(i)));
-      targets.emplace_back(sources.back().rbegin(), sources.back().rend());
-    }
-    return data::make_batch(sources, targets);
-  }
-};
+using data::ReversalTask;
 
 // Trains until held-out exact match reaches `target` or `max_steps` pass; returns the best.
 double train_until(const ModelConfig& config, const ReversalTask& task, int max_steps, double target) {
@@ -52,18 +30,15 @@ double train_until(const ModelConfig& config, const ReversalTask& task, int max_
   trainer::Trainer trainer(model, train_config);
   const uint64_t held_out = 1ull << 40;  // training indices stay far below
   const data::Batch test = task.batch(held_out, 500);
-  std::vector<std::vector<int32_t>> sources;
-  for (int i = 0; i < 500; ++i) sources.push_back(task.sequence(held_out + static_cast<uint64_t>(i)));
-  const data::Batch test_sources = data::make_source_batch(sources);
+  const data::Batch test_sources = task.source_batch(held_out, 500);
   double best = 0.0;
   for (int step = 1; step <= max_steps; ++step) {
     trainer.train_step(task.batch(static_cast<uint64_t>(step) * 64, 64));
     if (step % 100 != 0) continue;
     const auto hypotheses = model.greedy_decode(test_sources, task.max_length + 5);
     int correct = 0;
-    for (size_t i = 0; i < sources.size(); ++i)
-      correct += hypotheses[i] == std::vector<int32_t>(sources[i].rbegin(), sources[i].rend());
-    const double accuracy = static_cast<double>(correct) / static_cast<double>(sources.size());
+    for (size_t i = 0; i < hypotheses.size(); ++i) correct += hypotheses[i] == task.target(held_out + i);
+    const double accuracy = static_cast<double>(correct) / static_cast<double>(hypotheses.size());
     std::printf("step %d: held-out loss/token %.4f, exact match %.3f\n", step,
                 model.evaluate(test).loss / static_cast<double>(test.target_tokens()), accuracy);
     best = std::max(best, accuracy);
@@ -75,7 +50,7 @@ double train_until(const ModelConfig& config, const ReversalTask& task, int max_
 ModelConfig reversal_model(ops::CellKind cell, AttentionType attention, int hidden) {
   ModelConfig config;
   config.cell = cell;
-  config.src_vocab_size = config.tgt_vocab_size = data::kFirstRegularId + kSymbols;
+  config.src_vocab_size = config.tgt_vocab_size = ReversalTask{}.vocab_size();
   config.embedding_size = 32;
   config.hidden_size = hidden;
   config.bidirectional_encoder = true;
@@ -84,17 +59,17 @@ ModelConfig reversal_model(ops::CellKind cell, AttentionType attention, int hidd
 }
 
 TEST(Learning, LstmWithAttentionReversesSequencesOf3To10) {
-  const ReversalTask task{3, 10, 101};
+  const ReversalTask task{10, 3, 10, 101};
   EXPECT_GE(train_until(reversal_model(ops::CellKind::kLstm, AttentionType::kGeneral, 64), task, 2000, 0.98), 0.98);
 }
 
 TEST(Learning, GruWithAttentionReversesSequencesOf3To10) {
-  const ReversalTask task{3, 10, 202};
+  const ReversalTask task{10, 3, 10, 202};
   EXPECT_GE(train_until(reversal_model(ops::CellKind::kGru, AttentionType::kGeneral, 64), task, 2000, 0.98), 0.98);
 }
 
 TEST(Learning, LstmWithoutAttentionReversesShortSequences) {
-  const ReversalTask task{3, 5, 303};
+  const ReversalTask task{10, 3, 5, 303};
   EXPECT_GE(train_until(reversal_model(ops::CellKind::kLstm, AttentionType::kNone, 128), task, 2000, 0.98), 0.98);
 }
 

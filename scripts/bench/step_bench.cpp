@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "data/synthetic.h"
 #include "ops/rng.h"
 #include "trainer/seq2seq_model.h"
 #include "trainer/train_step.h"
@@ -56,26 +57,6 @@ Bench bench_config(const std::string& name) {
     std::exit(2);
   }
   return bench;
-}
-
-// Synthetic pairs: source length and target length (with <eos>) drawn from [min_len, max_len].
-data::Batch synthetic_batch(int batch_size, int vocab, int min_len, int max_len, uint64_t key) {
-  std::vector<std::vector<int32_t>> sources, targets;
-  auto draw = [&](uint64_t index, int length) {
-    std::vector<int32_t> ids(static_cast<size_t>(length));
-    for (int i = 0; i < length; ++i)
-      ids[static_cast<size_t>(i)] = data::kFirstRegularId +
-          static_cast<int32_t>(ops::uniform01(key, index * 1000 + static_cast<uint64_t>(i)) * (vocab - data::kFirstRegularId));
-    return ids;
-  };
-  for (int n = 0; n < batch_size; ++n) {
-    const int span = max_len - min_len + 1;
-    const int source_length = min_len + static_cast<int>(ops::uniform01(key ^ 1, static_cast<uint64_t>(n)) * span);
-    const int target_length = min_len + static_cast<int>(ops::uniform01(key ^ 2, static_cast<uint64_t>(n)) * span);
-    sources.push_back(draw(static_cast<uint64_t>(2 * n), source_length));
-    targets.push_back(draw(static_cast<uint64_t>(2 * n + 1), target_length - 1));  // + <eos>
-  }
-  return data::make_batch(sources, targets);
 }
 
 // This machine's f32 GEMM rate (dnnl_sgemm 2048^3, best of 3), to put the step in context.
@@ -150,7 +131,7 @@ int main(int argc, char** argv) {
   trainer::Trainer trainer(model, config);
   std::vector<data::Batch> batches;
   for (int b = 0; b < 8; ++b)
-    batches.push_back(synthetic_batch(bench.batch_size, bench.model.tgt_vocab_size, min_len, max_len, 100 + b));
+    batches.push_back(data::random_batch(bench.batch_size, bench.model.tgt_vocab_size, min_len, max_len, 100 + b));
 
   const int warmup = 3;
   for (int s = 0; s < warmup; ++s) trainer.train_step(batches[static_cast<size_t>(s) % batches.size()]);
