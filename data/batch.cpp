@@ -29,7 +29,8 @@ Batch make_source_batch(const std::vector<std::vector<int32_t>>& sources) {
     if (sources[n].empty())
       throw std::invalid_argument("source sequence " + std::to_string(n) + " is empty");
     check_ids(sources[n], "source", n);
-    batch.source_steps = std::max<int64_t>(batch.source_steps, static_cast<int64_t>(sources[n].size()));
+    batch.source_steps =
+        std::max<int64_t>(batch.source_steps, static_cast<int64_t>(sources[n].size()));
   }
   const int64_t N = batch.batch_size;
   batch.source.assign(static_cast<size_t>(batch.source_steps * N), kPadId);
@@ -50,7 +51,8 @@ Batch make_batch(const std::vector<std::vector<int32_t>>& sources,
   const int64_t N = batch.batch_size;
   for (size_t n = 0; n < targets.size(); ++n) {
     check_ids(targets[n], "target", n);
-    batch.target_steps = std::max<int64_t>(batch.target_steps, static_cast<int64_t>(targets[n].size()) + 1);
+    batch.target_steps =
+        std::max<int64_t>(batch.target_steps, static_cast<int64_t>(targets[n].size()) + 1);
   }
   batch.target_input.assign(static_cast<size_t>(batch.target_steps * N), kPadId);
   batch.target_output.assign(static_cast<size_t>(batch.target_steps * N), kPadId);

@@ -15,12 +15,12 @@ constexpr int32_t kEosId = 3;
 constexpr int32_t kFirstRegularId = 4;
 
 struct Batch {
-  int64_t batch_size = 0;    // N
-  int64_t source_steps = 0;  // S = max source length
-  int64_t target_steps = 0;  // T = max target length + 1 (for <bos>/<eos>)
-  std::vector<int32_t> source;         // [S, N], <pad> after each sequence
-  std::vector<int32_t> target_input;   // [T, N]: <bos> y_1 .. y_m, then <pad>
-  std::vector<int32_t> target_output;  // [T, N]: y_1 .. y_m <eos>, then <pad>
+  int64_t batch_size = 0;               // N
+  int64_t source_steps = 0;             // S = max source length
+  int64_t target_steps = 0;             // T = max target length + 1 (for <bos>/<eos>)
+  std::vector<int32_t> source;          // [S, N], <pad> after each sequence
+  std::vector<int32_t> target_input;    // [T, N]: <bos> y_1 .. y_m, then <pad>
+  std::vector<int32_t> target_output;   // [T, N]: y_1 .. y_m <eos>, then <pad>
   std::vector<int32_t> source_lengths;  // [N], >= 1
   std::vector<int32_t> target_lengths;  // [N], m + 1
 

@@ -13,8 +13,9 @@ int draw_length(uint64_t key, uint64_t index, int min_length, int max_length) {
 std::vector<int32_t> draw_ids(uint64_t key, int length, int first_id, int id_count) {
   std::vector<int32_t> ids(static_cast<size_t>(length));
   for (int i = 0; i < length; ++i)
-    ids[static_cast<size_t>(i)] = first_id + static_cast<int32_t>(ops::uniform01(key, static_cast<uint64_t>(i)) *
-                                                                  static_cast<float>(id_count));
+    ids[static_cast<size_t>(i)] =
+        first_id + static_cast<int32_t>(ops::uniform01(key, static_cast<uint64_t>(i)) *
+                                        static_cast<float>(id_count));
   return ids;
 }
 
@@ -22,7 +23,8 @@ std::vector<int32_t> draw_ids(uint64_t key, int length, int first_id, int id_cou
 
 std::vector<int32_t> ReversalTask::source(uint64_t index) const {
   const uint64_t key = ops::combine_keys(seed, index);
-  return draw_ids(ops::mix64(key), draw_length(key, 0, min_length, max_length), kFirstRegularId, symbols);
+  return draw_ids(ops::mix64(key), draw_length(key, 0, min_length, max_length), kFirstRegularId,
+                  symbols);
 }
 
 std::vector<int32_t> ReversalTask::target(uint64_t index) const {
@@ -52,9 +54,11 @@ Batch random_batch(int batch_size, int vocab_size, int min_length, int max_lengt
     const auto row = static_cast<uint64_t>(n);
     const uint64_t row_key = ops::combine_keys(key, row);
     sources.push_back(draw_ids(ops::combine_keys(row_key, 1),
-                               draw_length(row_key, 0, min_length, max_length), kFirstRegularId, id_count));
+                               draw_length(row_key, 0, min_length, max_length), kFirstRegularId,
+                               id_count));
     targets.push_back(draw_ids(ops::combine_keys(row_key, 2),
-                               draw_length(row_key, 1, min_length, max_length) - 1, kFirstRegularId, id_count));
+                               draw_length(row_key, 1, min_length, max_length) - 1, kFirstRegularId,
+                               id_count));
   }
   return make_batch(sources, targets);
 }

@@ -23,7 +23,11 @@ StridedMatrix per_sequence(const float* data, int64_t steps, int64_t batch, int6
 
 Attention::Attention(DnnlContext& ctx, ParamStore& store, const std::string& name,
                      AttentionKind kind, int query_size, int key_size)
-    : ctx_(ctx), store_(store), kind_(kind), query_size_(query_size), key_size_(key_size),
+    : ctx_(ctx),
+      store_(store),
+      kind_(kind),
+      query_size_(query_size),
+      key_size_(key_size),
       projection_size_(query_size) {
   require_config(query_size > 0 && key_size > 0, name, "sizes must be positive");
   switch (kind) {
@@ -97,12 +101,15 @@ void Attention::scores(const float* queries, int64_t steps, const float* query_p
 }
 
 void Attention::masked_softmax(float* weights, int64_t steps) {
-  const memory::desc md({batch_ * steps, source_steps_}, memory::data_type::f32, memory::format_tag::ab);
-  const std::string key = "softmax_fwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
+  const memory::desc md({batch_ * steps, source_steps_}, memory::data_type::f32,
+                        memory::format_tag::ab);
+  const std::string key =
+      "softmax_fwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
   auto& cache = ctx_.primitive_cache();
   auto found = cache.find(key);
   if (found == cache.end()) {
-    dnnl::softmax_forward::primitive_desc pd({dnnl::prop_kind::forward_training, md, 1}, ctx_.engine());
+    dnnl::softmax_forward::primitive_desc pd({dnnl::prop_kind::forward_training, md, 1},
+                                             ctx_.engine());
     found = cache.emplace(key, dnnl::softmax_forward(pd)).first;
   }
   const memory data = user_memory(ctx_, md, weights);
@@ -111,12 +118,15 @@ void Attention::masked_softmax(float* weights, int64_t steps) {
 }
 
 void Attention::softmax_backward(const float* weights, float* diff_weights, int64_t steps) {
-  const memory::desc md({batch_ * steps, source_steps_}, memory::data_type::f32, memory::format_tag::ab);
-  const std::string key = "softmax_bwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
+  const memory::desc md({batch_ * steps, source_steps_}, memory::data_type::f32,
+                        memory::format_tag::ab);
+  const std::string key =
+      "softmax_bwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
   auto& cache = ctx_.primitive_cache();
   auto found = cache.find(key);
   if (found == cache.end()) {
-    dnnl::softmax_forward::primitive_desc hint({dnnl::prop_kind::forward_training, md, 1}, ctx_.engine());
+    dnnl::softmax_forward::primitive_desc hint({dnnl::prop_kind::forward_training, md, 1},
+                                               ctx_.engine());
     dnnl::softmax_backward::primitive_desc pd({md, md, 1}, ctx_.engine(), hint);
     found = cache.emplace(key, dnnl::softmax_backward(pd)).first;
   }
@@ -140,7 +150,8 @@ void Attention::forward(const float* queries, int64_t steps, float* context, Att
   if (kind_ == AttentionKind::kAdditive) {
     chunk.query_projection.resize(static_cast<size_t>(steps * N * projection_size_));
     matmul(ctx_, StridedMatrix::dense(queries, steps * N, query_size_),
-           StridedMatrix::dense(store_.view(w_query_).value, projection_size_, query_size_).transposed(),
+           StridedMatrix::dense(store_.view(w_query_).value, projection_size_, query_size_)
+               .transposed(),
            StridedMatrix::dense(chunk.query_projection.data(), steps * N, projection_size_),
            Accumulate::kOverwrite);
     query_projection = chunk.query_projection.data();
@@ -162,7 +173,8 @@ void Attention::backward(AttentionTape& tape, const float* diff_context, float* 
   const StridedMatrix diff_context_m = per_sequence(diff_context, T, N, key_size_);
   // Value path: d(weights) and dK += weights^T dC.
   diff_weights_.resize(static_cast<size_t>(N * T * S));
-  const StridedMatrix diff_weights = StridedMatrix::batched(diff_weights_.data(), N, T, S, T * S, S);
+  const StridedMatrix diff_weights =
+      StridedMatrix::batched(diff_weights_.data(), N, T, S, T * S, S);
   matmul(ctx_, diff_context_m, per_sequence(keys_, S, N, key_size_).transposed(), diff_weights,
          Accumulate::kOverwrite);
   matmul(ctx_, weights.transposed(), diff_context_m, per_sequence(diff_keys, S, N, key_size_),
@@ -217,7 +229,8 @@ void Attention::backward(AttentionTape& tape, const float* diff_context, float* 
 void Attention::finish_backward(float* diff_keys) {
   const int64_t rows = source_steps_ * batch_;
   if (kind_ == AttentionKind::kDot) {
-    for (int64_t i = 0; i < rows * key_size_; ++i) diff_keys[i] += diff_projected_keys_[static_cast<size_t>(i)];
+    for (int64_t i = 0; i < rows * key_size_; ++i)
+      diff_keys[i] += diff_projected_keys_[static_cast<size_t>(i)];
     return;
   }
   const ParamView& w = store_.view(kind_ == AttentionKind::kGeneral ? w_a_ : w_keys_);

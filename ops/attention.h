@@ -34,7 +34,7 @@ class AttentionTape {
   struct Chunk {
     const float* queries = nullptr;
     int64_t steps = 0;
-    AlignedVector<float> weights;        // [N, T, S]
+    AlignedVector<float> weights;           // [N, T, S]
     AlignedVector<float> query_projection;  // additive only: W_q q, [T, N, A]
   };
   std::vector<Chunk> chunks_;
@@ -57,7 +57,8 @@ class Attention {
 
   // Backward of the newest chunk on the tape (popped). Overwrites diff_queries[T, N, H];
   // accumulates into diff_keys[S, N, C] (the value path) and the parameter gradients.
-  void backward(AttentionTape& tape, const float* diff_context, float* diff_queries, float* diff_keys);
+  void backward(AttentionTape& tape, const float* diff_context, float* diff_queries,
+                float* diff_keys);
 
   // After the last backward of the batch: adds the key-projection path to diff_keys and to the
   // projection's parameter gradients.

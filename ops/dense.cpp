@@ -6,7 +6,10 @@ namespace tandem::ops {
 
 Dense::Dense(DnnlContext& ctx, ParamStore& store, const std::string& name, int input_size,
              int output_size, Activation activation)
-    : ctx_(ctx), store_(store), input_size_(input_size), output_size_(output_size),
+    : ctx_(ctx),
+      store_(store),
+      input_size_(input_size),
+      output_size_(output_size),
       activation_(activation) {
   require_config(input_size > 0 && output_size > 0, name, "sizes must be positive");
   weight_ = store.declare(name + "/weight", {output_size, input_size},
@@ -23,15 +26,17 @@ void Dense::forward(const float* x, int64_t rows, float* y) const {
 }
 
 // diff_pre = diff_y * (1 - y^2) on oneDNN's eltwise backward (computed from the output y).
-void Dense::tanh_backward(const float* y, const float* diff_y, int64_t rows, float* diff_pre) const {
-  const dnnl::memory::desc md({rows, output_size_}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+void Dense::tanh_backward(const float* y, const float* diff_y, int64_t rows,
+                          float* diff_pre) const {
+  const dnnl::memory::desc md({rows, output_size_}, dnnl::memory::data_type::f32,
+                              dnnl::memory::format_tag::ab);
   const std::string key = "tanh_bwd|" + std::to_string(rows) + "x" + std::to_string(output_size_);
   auto& cache = ctx_.primitive_cache();
   auto found = cache.find(key);
   if (found == cache.end()) {
     const auto algorithm = dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
-    dnnl::eltwise_forward::primitive_desc hint({dnnl::prop_kind::forward_training, algorithm, md, 0.0f, 0.0f},
-                                               ctx_.engine());
+    dnnl::eltwise_forward::primitive_desc hint(
+        {dnnl::prop_kind::forward_training, algorithm, md, 0.0f, 0.0f}, ctx_.engine());
     dnnl::eltwise_backward::primitive_desc pd({algorithm, md, md, 0.0f, 0.0f}, ctx_.engine(), hint);
     found = cache.emplace(key, dnnl::eltwise_backward(pd)).first;
   }

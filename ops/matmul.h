@@ -36,12 +36,13 @@ enum class Activation { kNone, kTanh };      // applied after the bias; only wit
 // c = activation(a x b + bias) or c += a x b (+ bias).
 // Shapes: a [B, M, K], b [B, K, N], c [B, M, N] (B may be 1 for a or b: broadcast); bias [N] or
 // null. Throws std::invalid_argument on mismatched shapes, naming both.
-void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b, const StridedMatrix& c,
-            Accumulate accumulate, const float* bias = nullptr,
+void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
+            const StridedMatrix& c, Accumulate accumulate, const float* bias = nullptr,
             Activation activation = Activation::kNone);
 
 // bias_grad[N] += sum over the M rows of dy[M, N] (a ones-vector matmul: the reduction
 // primitive is ~50x slower here, see notes/onednn pitfall 10).
-void add_column_sums(DnnlContext& ctx, const float* dy, int64_t rows, int64_t cols, float* bias_grad);
+void add_column_sums(DnnlContext& ctx, const float* dy, int64_t rows, int64_t cols,
+                     float* bias_grad);
 
 }  // namespace tandem::ops

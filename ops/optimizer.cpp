@@ -16,16 +16,20 @@ OptimizerKind parse_optimizer_kind(const std::string& name) {
 
 std::string optimizer_kind_name(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::kSgd: return "sgd";
-    case OptimizerKind::kMomentum: return "momentum";
-    case OptimizerKind::kAdam: return "adam";
+    case OptimizerKind::kSgd:
+      return "sgd";
+    case OptimizerKind::kMomentum:
+      return "momentum";
+    case OptimizerKind::kAdam:
+      return "adam";
   }
   return "?";
 }
 
 Optimizer::Optimizer(const OptimizerConfig& config, size_t parameter_count)
     : config_(config), size_(parameter_count) {
-  require_config(config.momentum >= 0.0f && config.momentum < 1.0f, "momentum", "must be in [0, 1)");
+  require_config(config.momentum >= 0.0f && config.momentum < 1.0f, "momentum",
+                 "must be in [0, 1)");
   require_config(config.beta1 >= 0.0f && config.beta1 < 1.0f, "beta1", "must be in [0, 1)");
   require_config(config.beta2 >= 0.0f && config.beta2 < 1.0f, "beta2", "must be in [0, 1)");
   require_config(config.epsilon > 0.0f, "epsilon", "must be positive");

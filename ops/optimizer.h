@@ -17,11 +17,11 @@ enum class OptimizerKind { kSgd, kMomentum, kAdam };
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kAdam;
-  float momentum = 0.9f;        // kMomentum
-  float beta1 = 0.9f;           // kAdam
-  float beta2 = 0.999f;         // kAdam
-  float epsilon = 1e-8f;        // kAdam
-  float weight_decay = 0.0f;    // SGD/momentum: L2 added to the gradient; Adam: decoupled (AdamW)
+  float momentum = 0.9f;      // kMomentum
+  float beta1 = 0.9f;         // kAdam
+  float beta2 = 0.999f;       // kAdam
+  float epsilon = 1e-8f;      // kAdam
+  float weight_decay = 0.0f;  // SGD/momentum: L2 added to the gradient; Adam: decoupled (AdamW)
 };
 
 OptimizerKind parse_optimizer_kind(const std::string& name);  // throws ConfigError

@@ -11,22 +11,26 @@ namespace tandem::ops {
 
 OutputLoss::OutputLoss(DnnlContext& ctx, ParamStore& store, const std::string& name,
                        int hidden_size, int vocab_size, float label_smoothing)
-    : ctx_(ctx), projection_(ctx, store, name, hidden_size, vocab_size, Activation::kNone),
-      vocab_size_(vocab_size), label_smoothing_(label_smoothing) {
+    : ctx_(ctx),
+      projection_(ctx, store, name, hidden_size, vocab_size, Activation::kNone),
+      vocab_size_(vocab_size),
+      label_smoothing_(label_smoothing) {
   require_config(vocab_size >= 2, "tgt_vocab", "the target vocabulary needs at least 2 entries");
   require_config(label_smoothing >= 0.0f && label_smoothing < 1.0f, "label_smoothing",
                  "must be in [0, 1), got " + std::to_string(label_smoothing));
 }
 
 void OutputLoss::softmax(float* data, int64_t rows, dnnl::algorithm algorithm) {
-  const dnnl::memory::desc md({rows, vocab_size_}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
-  const std::string key = std::string(algorithm == dnnl::algorithm::softmax_log ? "logsoftmax|" : "softmax|") +
-                          std::to_string(rows) + "x" + std::to_string(vocab_size_);
+  const dnnl::memory::desc md({rows, vocab_size_}, dnnl::memory::data_type::f32,
+                              dnnl::memory::format_tag::ab);
+  const std::string key =
+      std::string(algorithm == dnnl::algorithm::softmax_log ? "logsoftmax|" : "softmax|") +
+      std::to_string(rows) + "x" + std::to_string(vocab_size_);
   auto& cache = ctx_.primitive_cache();
   auto found = cache.find(key);
   if (found == cache.end()) {
-    dnnl::softmax_v2_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, algorithm, md, md, 1},
-                                                ctx_.engine());
+    dnnl::softmax_v2_forward::primitive_desc pd(
+        {dnnl::prop_kind::forward_inference, algorithm, md, md, 1}, ctx_.engine());
     found = cache.emplace(key, dnnl::softmax_v2_forward(pd)).first;
   }
   const dnnl::memory memory = user_memory(ctx_, md, data);
@@ -43,7 +47,8 @@ void OutputLoss::log_probabilities(const float* h, int64_t rows, float* logprobs
 // scalar exp per element; oneDNN's vectorised softmax gives p directly. The loss needs only
 // log p[target] per row, plus, for label smoothing, sum_k log p_k = sum_k z_k - (V - 1) * lse with
 // lse = z_target - log p_target, from the logit sums taken before the softmax overwrites them.
-LossSum OutputLoss::forward(const float* h, const int32_t* targets, int64_t rows, float* probabilities) {
+LossSum OutputLoss::forward(const float* h, const int32_t* targets, int64_t rows,
+                            float* probabilities) {
   for (int64_t m = 0; m < rows; ++m)
     if (targets[m] < 0 || targets[m] >= vocab_size_)
       throw std::out_of_range("output: target id " + std::to_string(targets[m]) +

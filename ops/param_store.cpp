@@ -12,7 +12,9 @@ namespace {
 
 constexpr size_t kAlignmentFloats = 16;  // 64 bytes
 
-size_t round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+size_t round_up(size_t n, size_t multiple) {
+  return (n + multiple - 1) / multiple * multiple;
+}
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "[";
@@ -54,12 +56,15 @@ void fill(const ParamView& param, uint64_t seed) {
 }  // namespace
 
 ParamId ParamStore::declare(const std::string& name, std::vector<int64_t> shape, InitSpec init) {
-  if (finalized_) throw ConfigError("parameter " + name + ": declared after the store was finalized");
+  if (finalized_)
+    throw ConfigError("parameter " + name + ": declared after the store was finalized");
   if (name.empty()) throw ConfigError("parameter with an empty name");
   if (find(name)) throw ConfigError("parameter " + name + ": declared twice");
   size_t size = 1;
   for (int64_t d : shape) {
-    if (d <= 0) throw ConfigError("parameter " + name + ": shape " + shape_text(shape) + " has a non-positive dimension");
+    if (d <= 0)
+      throw ConfigError("parameter " + name + ": shape " + shape_text(shape) +
+                        " has a non-positive dimension");
     size *= static_cast<size_t>(d);
   }
   const bool needs_fans = init.kind == InitKind::kXavierUniform ||
@@ -106,6 +111,8 @@ size_t ParamStore::parameter_count() const {
   return count;
 }
 
-void ParamStore::zero_grads() { std::memset(grads_.data(), 0, grads_.size() * sizeof(float)); }
+void ParamStore::zero_grads() {
+  std::memset(grads_.data(), 0, grads_.size() * sizeof(float));
+}
 
 }  // namespace tandem::ops

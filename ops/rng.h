@@ -18,7 +18,9 @@ inline uint64_t mix64(uint64_t x) {
 }
 
 // Combines two keys into one (order matters).
-inline uint64_t combine_keys(uint64_t a, uint64_t b) { return mix64(a ^ mix64(b + 0x632BE59BD9B4E019ull)); }
+inline uint64_t combine_keys(uint64_t a, uint64_t b) {
+  return mix64(a ^ mix64(b + 0x632BE59BD9B4E019ull));
+}
 
 // FNV-1a of a string, used to derive a per-parameter key from its name.
 inline uint64_t hash_string(const std::string& text) {

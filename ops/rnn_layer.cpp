@@ -35,7 +35,8 @@ struct RnnDescs {
 void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& bwd_weights_any,
               const dnnl::engine& engine, dnnl::primitive_desc& forward_pd,
               dnnl::primitive_desc& backward_pd) {
-  const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const auto prop =
+      training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const RnnDescs& b = bwd_weights_any;  // same as f, weights left to the primitive (ldgoi)
   switch (cell) {
     case CellKind::kLstm: {
@@ -45,19 +46,34 @@ void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& b
           engine);
       forward_pd = fpd;
       if (training)
-        backward_pd = dnnl::lstm_backward::primitive_desc(
-            {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.src_iter_c,
-             b.weights_layer, b.weights_iter, b.bias, b.dst_layer, b.dst_iter, b.dst_iter_c,
-             f.src_layer, f.src_iter, f.src_iter_c, f.weights_layer, f.weights_iter, f.bias,
-             f.dst_layer, f.dst_iter, f.dst_iter_c},
-            engine, fpd);
+        backward_pd = dnnl::lstm_backward::primitive_desc({dnnl::prop_kind::backward,
+                                                           kLeftToRight,
+                                                           b.src_layer,
+                                                           b.src_iter,
+                                                           b.src_iter_c,
+                                                           b.weights_layer,
+                                                           b.weights_iter,
+                                                           b.bias,
+                                                           b.dst_layer,
+                                                           b.dst_iter,
+                                                           b.dst_iter_c,
+                                                           f.src_layer,
+                                                           f.src_iter,
+                                                           f.src_iter_c,
+                                                           f.weights_layer,
+                                                           f.weights_iter,
+                                                           f.bias,
+                                                           f.dst_layer,
+                                                           f.dst_iter,
+                                                           f.dst_iter_c},
+                                                          engine, fpd);
       return;
     }
     case CellKind::kGru: {
-      dnnl::gru_forward::primitive_desc fpd({prop, kLeftToRight, f.src_layer, f.src_iter,
-                                             f.weights_layer, f.weights_iter, f.bias, f.dst_layer,
-                                             f.dst_iter},
-                                            engine);
+      dnnl::gru_forward::primitive_desc fpd(
+          {prop, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter, f.bias,
+           f.dst_layer, f.dst_iter},
+          engine);
       forward_pd = fpd;
       if (training)
         backward_pd = dnnl::gru_backward::primitive_desc(
@@ -68,10 +84,10 @@ void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& b
       return;
     }
     case CellKind::kLbrGru: {
-      dnnl::lbr_gru_forward::primitive_desc fpd({prop, kLeftToRight, f.src_layer, f.src_iter,
-                                                 f.weights_layer, f.weights_iter, f.bias,
-                                                 f.dst_layer, f.dst_iter},
-                                                engine);
+      dnnl::lbr_gru_forward::primitive_desc fpd(
+          {prop, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter, f.bias,
+           f.dst_layer, f.dst_iter},
+          engine);
       forward_pd = fpd;
       if (training)
         backward_pd = dnnl::lbr_gru_backward::primitive_desc(
@@ -121,7 +137,8 @@ void check_lengths(const int32_t* lengths, int64_t steps, int64_t batch) {
   for (int64_t n = 0; n < batch; ++n) {
     if (lengths[n] < 1 || lengths[n] > steps)
       throw std::invalid_argument("rnn: length " + std::to_string(lengths[n]) + " of sequence " +
-                                  std::to_string(n) + " outside [1, " + std::to_string(steps) + "]");
+                                  std::to_string(n) + " outside [1, " + std::to_string(steps) +
+                                  "]");
     if (n > 0 && lengths[n] > lengths[n - 1])
       throw std::invalid_argument("rnn: lengths must be sorted longest first (sequence " +
                                   std::to_string(n) + ")");
@@ -132,17 +149,24 @@ void check_lengths(const int32_t* lengths, int64_t steps, int64_t batch) {
 
 int gate_count(CellKind cell) {
   switch (cell) {
-    case CellKind::kLstm: return 4;
+    case CellKind::kLstm:
+      return 4;
     case CellKind::kGru:
-    case CellKind::kLbrGru: return 3;
-    case CellKind::kVanillaTanh: return 1;
+    case CellKind::kLbrGru:
+      return 3;
+    case CellKind::kVanillaTanh:
+      return 1;
   }
   return 0;
 }
 
-int bias_gate_count(CellKind cell) { return cell == CellKind::kLbrGru ? 4 : gate_count(cell); }
+int bias_gate_count(CellKind cell) {
+  return cell == CellKind::kLbrGru ? 4 : gate_count(cell);
+}
 
-bool has_cell_state(CellKind cell) { return cell == CellKind::kLstm; }
+bool has_cell_state(CellKind cell) {
+  return cell == CellKind::kLstm;
+}
 
 RnnTape::Call& RnnTape::push() {
   if (used_ == calls_.size()) calls_.emplace_back();
@@ -158,13 +182,18 @@ RnnTape::Call& RnnTape::pop() {
 
 RnnLayer::RnnLayer(DnnlContext& ctx, ParamStore& store, const std::string& name, CellKind cell,
                    int input_size, int hidden_size)
-    : ctx_(ctx), store_(store), name_(name), cell_(cell), input_size_(input_size),
+    : ctx_(ctx),
+      store_(store),
+      name_(name),
+      cell_(cell),
+      input_size_(input_size),
       hidden_size_(hidden_size) {
   require_config(input_size > 0, name, "input size must be positive");
   require_config(hidden_size > 0, name, "hidden size must be positive");
   const int gates = gate_count(cell);
   const InitSpec uniform{InitKind::kUniform, 1.0f / std::sqrt(static_cast<float>(hidden_size))};
-  weights_layer_ = store.declare(name + "/weights_layer", {input_size, gates, hidden_size}, uniform);
+  weights_layer_ =
+      store.declare(name + "/weights_layer", {input_size, gates, hidden_size}, uniform);
   weights_iter_ = store.declare(name + "/weights_iter", {hidden_size, gates, hidden_size}, uniform);
   bias_ = store.declare(name + "/bias", {bias_gate_count(cell), hidden_size}, uniform);
 }
@@ -187,7 +216,8 @@ RnnLayer::Primitives& RnnLayer::primitives(int64_t steps, int64_t batch, int64_t
   f.bias = memory::desc({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo);
   f.dst_layer = sequence_md(steps, batch, hidden, full_batch);
   RnnDescs any = f;
-  any.weights_layer = memory::desc({1, 1, input_size_, gate_count(cell_), hidden}, dt::f32, tag::any);
+  any.weights_layer =
+      memory::desc({1, 1, input_size_, gate_count(cell_), hidden}, dt::f32, tag::any);
   any.weights_iter = memory::desc({1, 1, hidden, gate_count(cell_), hidden}, dt::f32, tag::any);
   // Training: forward reads the plain ldigo parameters in place. Inference: layout of choice.
   if (training) {
@@ -206,7 +236,8 @@ RnnLayer::Primitives& RnnLayer::primitives(int64_t steps, int64_t batch, int64_t
 
 dnnl::memory RnnLayer::weights_for(const dnnl::primitive_desc& pd, int arg) {
   const memory::desc wanted = pd.query_md(dnnl::query::exec_arg_md, arg);
-  const float* source = store_.view(arg == DNNL_ARG_WEIGHTS_LAYER ? weights_layer_ : weights_iter_).value;
+  const float* source =
+      store_.view(arg == DNNL_ARG_WEIGHTS_LAYER ? weights_layer_ : weights_iter_).value;
   memory plain = user_memory(ctx_, weights_md(arg), source);
   if (wanted == plain.get_desc()) return plain;
   for (ReorderedWeights& copy : reordered_) {
@@ -241,10 +272,12 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
   call.batch = batch;
   call.initial_state.assign(static_cast<size_t>(2 * state_size), 0.0f);
   if (h0) std::memcpy(call.initial_state.data(), h0, sizeof(float) * state_size);
-  if (c0 && lstm) std::memcpy(call.initial_state.data() + state_size, c0, sizeof(float) * state_size);
+  if (c0 && lstm)
+    std::memcpy(call.initial_state.data() + state_size, c0, sizeof(float) * state_size);
 
-  const memory bias = user_memory(ctx_, memory::desc({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo),
-                                  store_.view(bias_).value);
+  const memory bias =
+      user_memory(ctx_, memory::desc({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo),
+                  store_.view(bias_).value);
   const float* previous_state = call.initial_state.data();
   int64_t previous_batch = batch;  // rows in the previous state buffer (its c part starts there)
   int64_t t_begin = 0;
@@ -263,8 +296,9 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
     const memory::desc state = state_md(active, hidden);
     segment.state.resize(static_cast<size_t>(2 * active * hidden));
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_LAYER, user_memory(ctx_, sequence_md(t_end - t_begin, active, input_size_, batch),
-                                         x + t_begin * batch * input_size_)},
+        {DNNL_ARG_SRC_LAYER,
+         user_memory(ctx_, sequence_md(t_end - t_begin, active, input_size_, batch),
+                     x + t_begin * batch * input_size_)},
         {DNNL_ARG_SRC_ITER, user_memory(ctx_, state, previous_state)},
         {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_LAYER)},
         {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_ITER)},
@@ -273,8 +307,10 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
                                          y + t_begin * batch * hidden)},
         {DNNL_ARG_DST_ITER, user_memory(ctx_, state, segment.state.data())}};
     if (lstm) {
-      args.emplace(DNNL_ARG_SRC_ITER_C, user_memory(ctx_, state, previous_state + previous_batch * hidden));
-      args.emplace(DNNL_ARG_DST_ITER_C, user_memory(ctx_, state, segment.state.data() + active * hidden));
+      args.emplace(DNNL_ARG_SRC_ITER_C,
+                   user_memory(ctx_, state, previous_state + previous_batch * hidden));
+      args.emplace(DNNL_ARG_DST_ITER_C,
+                   user_memory(ctx_, state, segment.state.data() + active * hidden));
     }
     if (training) {
       const memory::desc workspace_md = prims.forward_pd.workspace_desc();
@@ -312,14 +348,15 @@ void RnnLayer::backward(RnnTape& tape, const float* diff_y, const float* diff_h_
   // carry_ holds d(loss)/d(state) at the current segment boundary: h part, then c part.
   carry_.assign(static_cast<size_t>(2 * state_size), 0.0f);
   if (diff_h_last) std::memcpy(carry_.data(), diff_h_last, sizeof(float) * state_size);
-  if (diff_c_last && lstm) std::memcpy(carry_.data() + state_size, diff_c_last, sizeof(float) * state_size);
+  if (diff_c_last && lstm)
+    std::memcpy(carry_.data() + state_size, diff_c_last, sizeof(float) * state_size);
   diff_src_iter_.resize(static_cast<size_t>(2 * state_size));
 
   const ParamView& weights_layer = store_.view(weights_layer_);
   const ParamView& weights_iter = store_.view(weights_iter_);
   const memory::desc bias_md({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo);
-  zero_rows(diff_x, call.segment_count ? call.segments[call.segment_count - 1].t_end : 0, call.steps,
-            0, batch, input_size_);
+  zero_rows(diff_x, call.segment_count ? call.segments[call.segment_count - 1].t_end : 0,
+            call.steps, 0, batch, input_size_);
   for (size_t s = call.segment_count; s-- > 0;) {
     const RnnTape::Segment& segment = call.segments[s];
     const int64_t active = segment.batch, steps = segment.t_end - segment.t_begin;
@@ -339,18 +376,23 @@ void RnnLayer::backward(RnnTape& tape, const float* diff_y, const float* diff_h_
         {DNNL_ARG_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).value)},
         {DNNL_ARG_DST_LAYER, user_memory(ctx_, y_md, call.y + y_offset)},
         {DNNL_ARG_DST_ITER, user_memory(ctx_, state, segment.state.data())},
-        {DNNL_ARG_WORKSPACE, user_memory(ctx_, prims.forward_pd.workspace_desc(), segment.workspace.data())},
+        {DNNL_ARG_WORKSPACE,
+         user_memory(ctx_, prims.forward_pd.workspace_desc(), segment.workspace.data())},
         {DNNL_ARG_DIFF_SRC_LAYER, user_memory(ctx_, x_md, diff_x + x_offset)},
         {DNNL_ARG_DIFF_SRC_ITER, user_memory(ctx_, state, diff_src_iter_.data())},
-        {DNNL_ARG_DIFF_WEIGHTS_LAYER, user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_LAYER), weights_layer.grad)},
-        {DNNL_ARG_DIFF_WEIGHTS_ITER, user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_ITER), weights_iter.grad)},
+        {DNNL_ARG_DIFF_WEIGHTS_LAYER,
+         user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_LAYER), weights_layer.grad)},
+        {DNNL_ARG_DIFF_WEIGHTS_ITER,
+         user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_ITER), weights_iter.grad)},
         {DNNL_ARG_DIFF_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).grad)},
         {DNNL_ARG_DIFF_DST_LAYER, user_memory(ctx_, y_md, diff_y + y_offset)},
         {DNNL_ARG_DIFF_DST_ITER, user_memory(ctx_, state, carry_.data())}};
     if (lstm) {
       args.emplace(DNNL_ARG_SRC_ITER_C, user_memory(ctx_, state, src_state + src_rows * hidden));
-      args.emplace(DNNL_ARG_DST_ITER_C, user_memory(ctx_, state, segment.state.data() + active * hidden));
-      args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, user_memory(ctx_, state, diff_src_iter_.data() + active * hidden));
+      args.emplace(DNNL_ARG_DST_ITER_C,
+                   user_memory(ctx_, state, segment.state.data() + active * hidden));
+      args.emplace(DNNL_ARG_DIFF_SRC_ITER_C,
+                   user_memory(ctx_, state, diff_src_iter_.data() + active * hidden));
       args.emplace(DNNL_ARG_DIFF_DST_ITER_C, user_memory(ctx_, state, carry_.data() + state_size));
     }
     prims.backward.execute(ctx_.stream(), args);

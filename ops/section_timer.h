@@ -30,7 +30,8 @@ class ScopedSection {
   }
   ~ScopedSection() {
     if (times_)
-      times_->add(section_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+      times_->add(section_,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
   }
   ScopedSection(const ScopedSection&) = delete;
   ScopedSection& operator=(const ScopedSection&) = delete;

@@ -11,7 +11,8 @@ void reverse_sequences(const float* src, int64_t steps, int64_t batch, int64_t c
     for (int64_t n = 0; n < batch; ++n) {
       float* out = dst + (t * batch + n) * channels;
       if (t < lengths[n])
-        std::memcpy(out, src + ((lengths[n] - 1 - t) * batch + n) * channels, sizeof(float) * channels);
+        std::memcpy(out, src + ((lengths[n] - 1 - t) * batch + n) * channels,
+                    sizeof(float) * channels);
       else
         std::memset(out, 0, sizeof(float) * channels);
     }

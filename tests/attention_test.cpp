@@ -48,7 +48,8 @@ TEST_P(AttentionTest, BackwardMatchesFiniteDifferences) {
 
   testing::GradientCheck check;
   check.max_checks = 100;
-  expect_gradient_matches("diff_queries", queries_.data(), diff_queries.data(), queries_.size(), loss, check);
+  expect_gradient_matches("diff_queries", queries_.data(), diff_queries.data(), queries_.size(),
+                          loss, check);
   expect_gradient_matches("diff_keys", keys_.data(), diff_keys.data(), keys_.size(), loss, check);
   for (const ops::ParamView& param : store_.params())
     expect_gradient_matches(param.name, param.value, param.grad, param.size, loss, check);
@@ -98,7 +99,8 @@ TEST_P(AttentionTest, StepByStepEqualsAllAtOnce) {
   for (int64_t t = 0; t < T; ++t)
     attention_.forward(queries_.data() + t * N * H, 1, context_steps.data() + t * N * H, &tape);
   for (int64_t t = T - 1; t >= 0; --t)
-    attention_.backward(tape, weight.data() + t * N * H, diff_q_steps.data() + t * N * H, diff_k_steps.data());
+    attention_.backward(tape, weight.data() + t * N * H, diff_q_steps.data() + t * N * H,
+                        diff_k_steps.data());
   attention_.finish_backward(diff_k_steps.data());
 
   expect_near_all("context", context_all.data(), context_steps.data(), context_all.size(), 1e-6);
@@ -119,7 +121,8 @@ TEST(AttentionConfig, DotAttentionNeedsEqualSizes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllScores, AttentionTest,
-                         ::testing::Values(AttentionKind::kDot, AttentionKind::kGeneral, AttentionKind::kAdditive),
+                         ::testing::Values(AttentionKind::kDot, AttentionKind::kGeneral,
+                                           AttentionKind::kAdditive),
                          [](const ::testing::TestParamInfo<AttentionKind>& info) {
                            return info.param == AttentionKind::kDot       ? std::string("Dot")
                                   : info.param == AttentionKind::kGeneral ? std::string("General")

@@ -20,7 +20,8 @@ using trainer::ModelConfig;
 using data::ReversalTask;
 
 // Trains until held-out exact match reaches `target` or `max_steps` pass; returns the best.
-double train_until(const ModelConfig& config, const ReversalTask& task, int max_steps, double target) {
+double train_until(const ModelConfig& config, const ReversalTask& task, int max_steps,
+                   double target) {
   ops::DnnlContext ctx;
   trainer::Seq2SeqModel model(config, ctx);
   model.initialize(task.seed);
@@ -37,7 +38,8 @@ double train_until(const ModelConfig& config, const ReversalTask& task, int max_
     if (step % 100 != 0) continue;
     const auto hypotheses = model.greedy_decode(test_sources, task.max_length + 5);
     int correct = 0;
-    for (size_t i = 0; i < hypotheses.size(); ++i) correct += hypotheses[i] == task.target(held_out + i);
+    for (size_t i = 0; i < hypotheses.size(); ++i)
+      correct += hypotheses[i] == task.target(held_out + i);
     const double accuracy = static_cast<double>(correct) / static_cast<double>(hypotheses.size());
     std::printf("step %d: held-out loss/token %.4f, exact match %.3f\n", step,
                 model.evaluate(test).loss / static_cast<double>(test.target_tokens()), accuracy);
@@ -60,17 +62,23 @@ ModelConfig reversal_model(ops::CellKind cell, AttentionType attention, int hidd
 
 TEST(Learning, LstmWithAttentionReversesSequencesOf3To10) {
   const ReversalTask task{10, 3, 10, 101};
-  EXPECT_GE(train_until(reversal_model(ops::CellKind::kLstm, AttentionType::kGeneral, 64), task, 2000, 0.98), 0.98);
+  EXPECT_GE(train_until(reversal_model(ops::CellKind::kLstm, AttentionType::kGeneral, 64), task,
+                        2000, 0.98),
+            0.98);
 }
 
 TEST(Learning, GruWithAttentionReversesSequencesOf3To10) {
   const ReversalTask task{10, 3, 10, 202};
-  EXPECT_GE(train_until(reversal_model(ops::CellKind::kGru, AttentionType::kGeneral, 64), task, 2000, 0.98), 0.98);
+  EXPECT_GE(train_until(reversal_model(ops::CellKind::kGru, AttentionType::kGeneral, 64), task,
+                        2000, 0.98),
+            0.98);
 }
 
 TEST(Learning, LstmWithoutAttentionReversesShortSequences) {
   const ReversalTask task{10, 3, 5, 303};
-  EXPECT_GE(train_until(reversal_model(ops::CellKind::kLstm, AttentionType::kNone, 128), task, 2000, 0.98), 0.98);
+  EXPECT_GE(train_until(reversal_model(ops::CellKind::kLstm, AttentionType::kNone, 128), task, 2000,
+                        0.98),
+            0.98);
 }
 
 }  // namespace

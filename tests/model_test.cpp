@@ -42,27 +42,35 @@ ModelConfig tiny(ops::CellKind cell, AttentionType attention, bool bidirectional
   return config;
 }
 
-void PrintTo(const Variant& variant, std::ostream* out) { *out << variant.name; }
+void PrintTo(const Variant& variant, std::ostream* out) {
+  *out << variant.name;
+}
 
 std::vector<Variant> variants() {
   using ops::CellKind;
   std::vector<Variant> list;
-  list.push_back({"LstmGeneralBidirectionalFinal2x2",
-                  tiny(CellKind::kLstm, AttentionType::kGeneral, true, DecoderInit::kFinalState, 2, 2)});
-  list.push_back({"GruDotBridge2x1", tiny(CellKind::kGru, AttentionType::kDot, false, DecoderInit::kBridge, 2, 1)});
-  list.push_back({"LbrGruAdditiveBidirectionalBridge",
-                  tiny(CellKind::kLbrGru, AttentionType::kAdditive, true, DecoderInit::kBridge, 1, 2)});
-  list.push_back({"VanillaNoAttentionFinal", tiny(CellKind::kVanillaTanh, AttentionType::kNone, false, DecoderInit::kFinalState, 1, 1)});
-  list.push_back({"LstmNoAttentionBidirectional", tiny(CellKind::kLstm, AttentionType::kNone, true, DecoderInit::kFinalState, 1, 1)});
-  Variant feeding{"LstmInputFeedingLabelSmoothing",
-                  tiny(CellKind::kLstm, AttentionType::kGeneral, true, DecoderInit::kFinalState, 1, 1)};
+  list.push_back({"LstmGeneralBidirectionalFinal2x2", tiny(CellKind::kLstm, AttentionType::kGeneral,
+                                                           true, DecoderInit::kFinalState, 2, 2)});
+  list.push_back({"GruDotBridge2x1",
+                  tiny(CellKind::kGru, AttentionType::kDot, false, DecoderInit::kBridge, 2, 1)});
+  list.push_back(
+      {"LbrGruAdditiveBidirectionalBridge",
+       tiny(CellKind::kLbrGru, AttentionType::kAdditive, true, DecoderInit::kBridge, 1, 2)});
+  list.push_back({"VanillaNoAttentionFinal", tiny(CellKind::kVanillaTanh, AttentionType::kNone,
+                                                  false, DecoderInit::kFinalState, 1, 1)});
+  list.push_back({"LstmNoAttentionBidirectional", tiny(CellKind::kLstm, AttentionType::kNone, true,
+                                                       DecoderInit::kFinalState, 1, 1)});
+  Variant feeding{"LstmInputFeedingLabelSmoothing", tiny(CellKind::kLstm, AttentionType::kGeneral,
+                                                         true, DecoderInit::kFinalState, 1, 1)};
   feeding.config.input_feeding = true;
   feeding.config.label_smoothing = 0.1f;
   list.push_back(feeding);
-  Variant sampling{"GruScheduledSampling", tiny(CellKind::kGru, AttentionType::kGeneral, false, DecoderInit::kFinalState, 1, 1)};
+  Variant sampling{"GruScheduledSampling", tiny(CellKind::kGru, AttentionType::kGeneral, false,
+                                                DecoderInit::kFinalState, 1, 1)};
   sampling.config.teacher_forcing_ratio = 0.5f;
   list.push_back(sampling);
-  Variant dropout{"LstmDropout", tiny(CellKind::kLstm, AttentionType::kAdditive, true, DecoderInit::kBridge, 2, 2)};
+  Variant dropout{"LstmDropout", tiny(CellKind::kLstm, AttentionType::kAdditive, true,
+                                      DecoderInit::kBridge, 2, 2)};
   dropout.config.dropout = 0.3f;
   list.push_back(dropout);
   return list;
@@ -103,14 +111,15 @@ TEST_P(ModelTest, EveryParameterTensorMatchesFiniteDifferences) {
   check.max_checks = 6;
   check.epsilon = 5e-3;
   for (const ops::ParamView& param : store.params())
-    testing::expect_gradient_matches(param.name, param.value, analytic.data() + param.offset, param.size,
-                                     loss_of, check, [&] { store.mark_values_changed(); });
+    testing::expect_gradient_matches(param.name, param.value, analytic.data() + param.offset,
+                                     param.size, loss_of, check,
+                                     [&] { store.mark_values_changed(); });
 }
 
 TEST_P(ModelTest, BatchLossAndGradientEqualSumOfExamplesAlone) {
   ModelConfig config = GetParam().config;
-  config.dropout = 0.0f;                 // masks depend on the position in the batch
-  config.teacher_forcing_ratio = 1.0f;   // as do sampling decisions
+  config.dropout = 0.0f;                // masks depend on the position in the batch
+  config.teacher_forcing_ratio = 1.0f;  // as do sampling decisions
   Seq2SeqModel model(config, ctx_);
   model.initialize(5);
   ops::ParamStore& store = model.params();
@@ -129,7 +138,8 @@ TEST_P(ModelTest, BatchLossAndGradientEqualSumOfExamplesAlone) {
     model.backward(1.0f);
   }
   EXPECT_NEAR(together.loss, loss_alone, 1e-5 * std::fabs(loss_alone));
-  testing::expect_near_all("gradients", grads_together.data(), store.grads(), grads_together.size(), 2e-5);
+  testing::expect_near_all("gradients", grads_together.data(), store.grads(), grads_together.size(),
+                           2e-5);
 }
 
 TEST_P(ModelTest, GreedyDecodingIsIndependentOfBatchOrderAndBatchMates) {
@@ -139,7 +149,8 @@ TEST_P(ModelTest, GreedyDecodingIsIndependentOfBatchOrderAndBatchMates) {
   const auto together = model.greedy_decode(data::make_source_batch(sources), 6);
   ASSERT_EQ(together.size(), 3u);
   for (size_t i = 0; i < sources.size(); ++i)
-    EXPECT_EQ(together[i], model.greedy_decode(data::make_source_batch({sources[i]}), 6)[0]) << "row " << i;
+    EXPECT_EQ(together[i], model.greedy_decode(data::make_source_batch({sources[i]}), 6)[0])
+        << "row " << i;
 }
 
 TEST_P(ModelTest, EvaluateEqualsTrainingLossWithoutNoise) {
@@ -155,11 +166,15 @@ TEST_P(ModelTest, EvaluateEqualsTrainingLossWithoutNoise) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ModelTest, ::testing::ValuesIn(variants()),
-                         [](const ::testing::TestParamInfo<Variant>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Variant>& info) {
+                           return info.param.name;
+                         });
 
 TEST(Trainer, ZeroesGradientsEveryStep) {
   ops::DnnlContext ctx;
-  Seq2SeqModel model(tiny(ops::CellKind::kLstm, AttentionType::kGeneral, true, DecoderInit::kFinalState, 1, 1), ctx);
+  Seq2SeqModel model(
+      tiny(ops::CellKind::kLstm, AttentionType::kGeneral, true, DecoderInit::kFinalState, 1, 1),
+      ctx);
   model.initialize(1);
   trainer::TrainStepConfig config;
   config.optimizer.kind = ops::OptimizerKind::kSgd;
@@ -168,16 +183,19 @@ TEST(Trainer, ZeroesGradientsEveryStep) {
   trainer::Trainer trainer(model, config);
   const data::Batch batch = three_pairs();
   const trainer::StepResult first = trainer.train_step(batch);
-  const std::vector<float> first_grads(model.params().grads(), model.params().grads() + model.params().total_size());
+  const std::vector<float> first_grads(model.params().grads(),
+                                       model.params().grads() + model.params().total_size());
   const trainer::StepResult second = trainer.train_step(batch);
   EXPECT_FALSE(first.skipped);
   EXPECT_DOUBLE_EQ(first.grad_norm, second.grad_norm);
-  testing::expect_near_all("gradients", first_grads.data(), model.params().grads(), first_grads.size(), 0.0);
+  testing::expect_near_all("gradients", first_grads.data(), model.params().grads(),
+                           first_grads.size(), 0.0);
 }
 
 TEST(Trainer, LossDecreasesAndClippingBoundsTheUpdate) {
   ops::DnnlContext ctx;
-  Seq2SeqModel model(tiny(ops::CellKind::kGru, AttentionType::kDot, false, DecoderInit::kFinalState, 1, 1), ctx);
+  Seq2SeqModel model(
+      tiny(ops::CellKind::kGru, AttentionType::kDot, false, DecoderInit::kFinalState, 1, 1), ctx);
   model.initialize(2);
   trainer::TrainStepConfig config;
   config.optimizer.kind = ops::OptimizerKind::kSgd;
@@ -185,7 +203,8 @@ TEST(Trainer, LossDecreasesAndClippingBoundsTheUpdate) {
   config.clip_norm = 0.5;
   trainer::Trainer trainer(model, config);
   const data::Batch batch = three_pairs();
-  const std::vector<float> before(model.params().values(), model.params().values() + model.params().total_size());
+  const std::vector<float> before(model.params().values(),
+                                  model.params().values() + model.params().total_size());
   const trainer::StepResult first = trainer.train_step(batch);
   double update_norm = 0.0;
   for (size_t i = 0; i < before.size(); ++i) {
@@ -211,7 +230,8 @@ void expect_config_error(const ModelConfig& config, const std::string& option) {
 }
 
 TEST(ModelConfig, InvalidSettingsNameTheOption) {
-  const ModelConfig good = tiny(ops::CellKind::kLstm, AttentionType::kGeneral, true, DecoderInit::kFinalState, 2, 2);
+  const ModelConfig good =
+      tiny(ops::CellKind::kLstm, AttentionType::kGeneral, true, DecoderInit::kFinalState, 2, 2);
   ModelConfig c = good;
   c.hidden_size = 0;
   expect_config_error(c, "hidden_size");
@@ -241,7 +261,8 @@ TEST(ModelConfig, InvalidSettingsNameTheOption) {
 TEST(ModelConfig, UnknownNamesAndKeysAreRejectedAndTextRoundTrips) {
   EXPECT_THROW(trainer::parse_cell_kind("lstmm"), ConfigError);
   try {
-    trainer::model_config_from_key_values({{"cell", "lstm"}, {"attention", "luong"}, {"src_vocab", "10"}, {"tgt_vocab", "10"}});
+    trainer::model_config_from_key_values(
+        {{"cell", "lstm"}, {"attention", "luong"}, {"src_vocab", "10"}, {"tgt_vocab", "10"}});
     FAIL();
   } catch (const ConfigError& error) {
     EXPECT_EQ(std::string(error.what()).rfind("attention:", 0), 0u) << error.what();
@@ -253,7 +274,8 @@ TEST(ModelConfig, UnknownNamesAndKeysAreRejectedAndTextRoundTrips) {
     EXPECT_EQ(std::string(error.what()).rfind("hiden_size:", 0), 0u) << error.what();
   }
   EXPECT_THROW(trainer::model_config_from_key_values({{"hidden_size", "12x"}}), ConfigError);
-  ModelConfig config = tiny(ops::CellKind::kLbrGru, AttentionType::kAdditive, true, DecoderInit::kBridge, 2, 3);
+  ModelConfig config =
+      tiny(ops::CellKind::kLbrGru, AttentionType::kAdditive, true, DecoderInit::kBridge, 2, 3);
   config.dropout = 0.25f;
   config.input_feeding = true;
   std::map<std::string, std::string> text;

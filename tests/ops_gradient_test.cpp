@@ -45,7 +45,9 @@ TEST_P(DenseTest, BackwardMatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(BothActivations, DenseTest,
                          ::testing::Values(ops::Activation::kNone, ops::Activation::kTanh),
-                         [](const auto& info) { return info.param == ops::Activation::kTanh ? "Tanh" : "Linear"; });
+                         [](const auto& info) {
+                           return info.param == ops::Activation::kTanh ? "Tanh" : "Linear";
+                         });
 
 TEST(Embedding, ForwardGathersAndBackwardScatterAddsExceptPad) {
   ops::ParamStore store;
@@ -107,13 +109,15 @@ TEST_P(OutputLossTest, LossMatchesDirectComputationAndGradientFiniteDifferences)
     double max_logit = -1e300, sum = 0.0;
     for (int64_t k = 0; k < V; ++k) {
       logits[k] = bias->value[k];
-      for (int64_t j = 0; j < H; ++j) logits[k] += static_cast<double>(h[m * H + j]) * weight->value[k * H + j];
+      for (int64_t j = 0; j < H; ++j)
+        logits[k] += static_cast<double>(h[m * H + j]) * weight->value[k * H + j];
       max_logit = std::max(max_logit, logits[k]);
     }
     for (int64_t k = 0; k < V; ++k) sum += std::exp(logits[k] - max_logit);
     for (int64_t k = 0; k < V; ++k) {
       const double logp = logits[k] - max_logit - std::log(sum);
-      const double q = (k == targets[m] ? 1.0 - smoothing : 0.0) + (k == 0 ? 0.0 : smoothing / (V - 1));
+      const double q =
+          (k == targets[m] ? 1.0 - smoothing : 0.0) + (k == 0 ? 0.0 : smoothing / (V - 1));
       expected -= q * logp;
     }
   }
@@ -130,7 +134,9 @@ TEST_P(OutputLossTest, LossMatchesDirectComputationAndGradientFiniteDifferences)
 }
 
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutSmoothing, OutputLossTest, ::testing::Values(0.0f, 0.1f),
-                         [](const auto& info) { return info.param == 0.0f ? "Plain" : "LabelSmoothing"; });
+                         [](const auto& info) {
+                           return info.param == 0.0f ? "Plain" : "LabelSmoothing";
+                         });
 
 TEST(OutputLoss, RejectsTargetOutsideVocabulary) {
   ops::DnnlContext ctx;
@@ -172,7 +178,7 @@ TEST(SequenceOps, ReverseWithinLengthsIsItsOwnInverseAndZeroesPadding) {
   ops::reverse_sequences(x.data(), T, N, C, lengths.data(), reversed.data());
   EXPECT_EQ(reversed[(0 * N + 1) * C], x[(1 * N + 1) * C]);  // row 1: t=0 <- t=1
   EXPECT_EQ(reversed[(1 * N + 1) * C], x[(0 * N + 1) * C]);
-  EXPECT_EQ(reversed[(2 * N + 1) * C], 0.0f);                 // padding
+  EXPECT_EQ(reversed[(2 * N + 1) * C], 0.0f);  // padding
   EXPECT_EQ(reversed[(0 * N + 0) * C + 1], x[(3 * N + 0) * C + 1]);
   ops::reverse_sequences(reversed.data(), T, N, C, lengths.data(), back.data());
   for (int64_t t = 0; t < T; ++t)

@@ -69,9 +69,12 @@ TEST(ParamStore, InitialisersAreSeededReproducibleAndHaveTheirScale) {
   EXPECT_GT(stats(first.find("uniform")).first, 0.09);
   const double xavier_limit = std::sqrt(6.0 / 400.0);
   EXPECT_LE(stats(first.find("xavier_uniform")).first, xavier_limit);
-  EXPECT_NEAR(stats(first.find("xavier_uniform")).second, xavier_limit / std::sqrt(3.0), 0.01 * xavier_limit);
-  EXPECT_NEAR(stats(first.find("xavier_normal")).second, std::sqrt(2.0 / 400.0), 0.02 * std::sqrt(2.0 / 400.0));
-  EXPECT_NEAR(stats(first.find("he")).second, std::sqrt(2.0 / 200.0), 0.02 * std::sqrt(2.0 / 200.0));
+  EXPECT_NEAR(stats(first.find("xavier_uniform")).second, xavier_limit / std::sqrt(3.0),
+              0.01 * xavier_limit);
+  EXPECT_NEAR(stats(first.find("xavier_normal")).second, std::sqrt(2.0 / 400.0),
+              0.02 * std::sqrt(2.0 / 400.0));
+  EXPECT_NEAR(stats(first.find("he")).second, std::sqrt(2.0 / 200.0),
+              0.02 * std::sqrt(2.0 / 200.0));
   EXPECT_EQ(stats(first.find("zeros")).first, 0.0);
   EXPECT_EQ(first.find("constant")->value[9], 1.0f);
 }
@@ -83,7 +86,8 @@ TEST(ParamStore, ValuesOfAParameterDoNotDependOnOtherDeclarations) {
   with_others.declare("w", {50}, {InitKind::kUniform, 1.0f});
   alone.initialize(9);
   with_others.initialize(9);
-  for (size_t i = 0; i < 50; ++i) ASSERT_EQ(alone.find("w")->value[i], with_others.find("w")->value[i]);
+  for (size_t i = 0; i < 50; ++i)
+    ASSERT_EQ(alone.find("w")->value[i], with_others.find("w")->value[i]);
 }
 
 TEST(ParamStore, ZeroGradsAndVersionCounter) {

@@ -32,8 +32,8 @@ TEST_P(RnnLayerTest, BackwardMatchesFiniteDifferences) {
   const std::vector<int32_t> lengths{4, 3, 1};
   std::vector<float> x = random_values(T * N * I, 1), h0 = random_values(N * H, 2, 0.5f),
                      c0 = random_values(N * H, 3, 0.5f);
-  const std::vector<float> weight_y = random_values(T * N * H, 4), weight_h = random_values(N * H, 5),
-                           weight_c = random_values(N * H, 6);
+  const std::vector<float> weight_y = random_values(T * N * H, 4),
+                           weight_h = random_values(N * H, 5), weight_c = random_values(N * H, 6);
   std::vector<float> y(T * N * H), h_last(N * H), c_last(N * H);
   auto loss = [&]() {
     ops::RnnTape tape;
@@ -47,8 +47,8 @@ TEST_P(RnnLayerTest, BackwardMatchesFiniteDifferences) {
   layer_.forward(x.data(), T, N, lengths.data(), h0.data(), c0.data(), y.data(), h_last.data(),
                  lstm() ? c_last.data() : nullptr, &tape);
   std::vector<float> diff_x(T * N * I), diff_h0(N * H), diff_c0(N * H);
-  layer_.backward(tape, weight_y.data(), weight_h.data(), weight_c.data(), diff_x.data(), diff_h0.data(),
-                  diff_c0.data());
+  layer_.backward(tape, weight_y.data(), weight_h.data(), weight_c.data(), diff_x.data(),
+                  diff_h0.data(), diff_c0.data());
 
   testing::GradientCheck check;
   check.max_checks = 200;
@@ -69,15 +69,17 @@ TEST_P(RnnLayerTest, PaddedSequenceMatchesItselfAlone) {
   std::vector<float> x_batch = random_values(T * N * I, 12);
   for (int64_t t = 0; t < 2; ++t)
     for (int64_t i = 0; i < I; ++i) x_batch[(t * N + 2) * I + i] = x_alone[t * I + i];
-  const std::vector<float> diff_alone = random_values(2 * H, 13), diff_h_alone = random_values(H, 14);
+  const std::vector<float> diff_alone = random_values(2 * H, 13),
+                           diff_h_alone = random_values(H, 14);
 
   store_.zero_grads();
   ops::RnnTape tape;
   std::vector<float> y_alone(2 * H), h_alone(H), c_alone(H), diff_x_alone(2 * I);
   const int32_t length_alone = 2;
-  layer_.forward(x_alone.data(), 2, 1, &length_alone, nullptr, nullptr, y_alone.data(), h_alone.data(),
-                 lstm() ? c_alone.data() : nullptr, &tape);
-  layer_.backward(tape, diff_alone.data(), diff_h_alone.data(), nullptr, diff_x_alone.data(), nullptr, nullptr);
+  layer_.forward(x_alone.data(), 2, 1, &length_alone, nullptr, nullptr, y_alone.data(),
+                 h_alone.data(), lstm() ? c_alone.data() : nullptr, &tape);
+  layer_.backward(tape, diff_alone.data(), diff_h_alone.data(), nullptr, diff_x_alone.data(),
+                  nullptr, nullptr);
   std::vector<float> grads_alone(store_.grads(), store_.grads() + store_.total_size());
 
   // In the batch, only X's outputs carry gradient: everything must equal the lone run.
@@ -103,17 +105,20 @@ TEST_P(RnnLayerTest, PaddedSequenceMatchesItselfAlone) {
       const float expected = t < 2 ? diff_x_alone[t * I + i] : 0.0f;
       ASSERT_NEAR(diff_x[(t * N + 2) * I + i], expected, 1e-6) << "diff_x at t=" << t;
     }
-  expect_near_all("parameter gradients", store_.grads(), grads_alone.data(), grads_alone.size(), 1e-5);
+  expect_near_all("parameter gradients", store_.grads(), grads_alone.data(), grads_alone.size(),
+                  1e-5);
 }
 
 TEST_P(RnnLayerTest, BackwardAccumulatesIntoGradients) {
   const int64_t T = 3, N = 2;
   const std::vector<int32_t> lengths{3, 2};
-  const std::vector<float> x = random_values(T * N * kInput, 21), diff_y = random_values(T * N * kHidden, 22);
+  const std::vector<float> x = random_values(T * N * kInput, 21),
+                           diff_y = random_values(T * N * kHidden, 22);
   std::vector<float> y(T * N * kHidden), diff_x(T * N * kInput);
   auto forward_backward = [&] {
     ops::RnnTape tape;
-    layer_.forward(x.data(), T, N, lengths.data(), nullptr, nullptr, y.data(), nullptr, nullptr, &tape);
+    layer_.forward(x.data(), T, N, lengths.data(), nullptr, nullptr, y.data(), nullptr, nullptr,
+                   &tape);
     layer_.backward(tape, diff_y.data(), nullptr, nullptr, diff_x.data(), nullptr, nullptr);
   };
   store_.zero_grads();
@@ -131,11 +136,15 @@ TEST_P(RnnLayerTest, BackwardAccumulatesIntoGradients) {
 TEST_P(RnnLayerTest, InferenceForwardMatchesTrainingForward) {
   const int64_t T = 6, N = 4;
   const std::vector<int32_t> lengths{6, 6, 4, 1};
-  const std::vector<float> x = random_values(T * N * kInput, 31), h0 = random_values(N * kHidden, 32);
-  std::vector<float> y_train(T * N * kHidden), y_infer(T * N * kHidden), h_train(N * kHidden), h_infer(N * kHidden);
+  const std::vector<float> x = random_values(T * N * kInput, 31),
+                           h0 = random_values(N * kHidden, 32);
+  std::vector<float> y_train(T * N * kHidden), y_infer(T * N * kHidden), h_train(N * kHidden),
+      h_infer(N * kHidden);
   ops::RnnTape tape;
-  layer_.forward(x.data(), T, N, lengths.data(), h0.data(), nullptr, y_train.data(), h_train.data(), nullptr, &tape);
-  layer_.forward(x.data(), T, N, lengths.data(), h0.data(), nullptr, y_infer.data(), h_infer.data(), nullptr, nullptr);
+  layer_.forward(x.data(), T, N, lengths.data(), h0.data(), nullptr, y_train.data(), h_train.data(),
+                 nullptr, &tape);
+  layer_.forward(x.data(), T, N, lengths.data(), h0.data(), nullptr, y_infer.data(), h_infer.data(),
+                 nullptr, nullptr);
   expect_near_all("y", y_train.data(), y_infer.data(), y_train.size(), 1e-5);
   expect_near_all("h_last", h_train.data(), h_infer.data(), h_train.size(), 1e-5);
 }
@@ -145,18 +154,24 @@ TEST_P(RnnLayerTest, RejectsUnsortedOrOutOfRangeLengths) {
   std::vector<float> y(3 * 2 * kHidden);
   const std::vector<int32_t> unsorted{2, 3}, too_long{4, 1}, empty{3, 0};
   for (const auto* lengths : {&unsorted, &too_long, &empty})
-    EXPECT_THROW(layer_.forward(x.data(), 3, 2, lengths->data(), nullptr, nullptr, y.data(), nullptr, nullptr, nullptr),
+    EXPECT_THROW(layer_.forward(x.data(), 3, 2, lengths->data(), nullptr, nullptr, y.data(),
+                                nullptr, nullptr, nullptr),
                  std::invalid_argument);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCells, RnnLayerTest,
-                         ::testing::Values(CellKind::kLstm, CellKind::kGru, CellKind::kLbrGru, CellKind::kVanillaTanh),
+                         ::testing::Values(CellKind::kLstm, CellKind::kGru, CellKind::kLbrGru,
+                                           CellKind::kVanillaTanh),
                          [](const ::testing::TestParamInfo<CellKind>& info) {
                            switch (info.param) {
-                             case CellKind::kLstm: return std::string("Lstm");
-                             case CellKind::kGru: return std::string("Gru");
-                             case CellKind::kLbrGru: return std::string("LbrGru");
-                             case CellKind::kVanillaTanh: return std::string("VanillaTanh");
+                             case CellKind::kLstm:
+                               return std::string("Lstm");
+                             case CellKind::kGru:
+                               return std::string("Gru");
+                             case CellKind::kLbrGru:
+                               return std::string("LbrGru");
+                             case CellKind::kVanillaTanh:
+                               return std::string("VanillaTanh");
                            }
                            return std::string("Unknown");
                          });

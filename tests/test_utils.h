@@ -17,8 +17,7 @@ namespace tandem::testing {
 
 inline std::vector<float> random_values(size_t count, uint64_t seed, float scale = 1.0f) {
   std::vector<float> values(count);
-  for (size_t i = 0; i < count; ++i)
-    values[i] = scale * (2.0f * ops::uniform01(seed, i) - 1.0f);
+  for (size_t i = 0; i < count; ++i) values[i] = scale * (2.0f * ops::uniform01(seed, i) - 1.0f);
   return values;
 }
 
@@ -34,17 +33,18 @@ inline double weighted_sum(const float* values, const std::vector<float>& weight
 }
 
 struct GradientCheck {
-  double epsilon = 1e-2;        // perturbation
+  double epsilon = 1e-2;  // perturbation
   double relative_tolerance = 1e-2;
   double absolute_tolerance = 1e-3;
-  size_t max_checks = 64;       // checked indices, spread over the tensor
+  size_t max_checks = 64;  // checked indices, spread over the tensor
 };
 
 // Compares analytic[i] with (loss(x_i + e) - loss(x_i - e)) / 2e for up to max_checks indices i
 // of x (modified and restored in place). `changed` is called after every modification (e.g. to
 // bump a ParamStore version). Fails the test at the first mismatch, naming `what` and i.
-inline void expect_gradient_matches(const std::string& what, float* x, const float* analytic, size_t count,
-                                    const std::function<double()>& loss, const GradientCheck& check = {},
+inline void expect_gradient_matches(const std::string& what, float* x, const float* analytic,
+                                    size_t count, const std::function<double()>& loss,
+                                    const GradientCheck& check = {},
                                     const std::function<void()>& changed = {}) {
   const size_t stride = std::max<size_t>(1, count / check.max_checks);
   size_t checked = 0;
@@ -73,7 +73,8 @@ inline void expect_gradient_matches(const std::string& what, float* x, const flo
 inline void expect_near_all(const std::string& what, const float* a, const float* b, size_t count,
                             double tolerance) {
   for (size_t i = 0; i < count; ++i) {
-    const double scale = std::max({1.0, std::fabs(static_cast<double>(a[i])), std::fabs(static_cast<double>(b[i]))});
+    const double scale =
+        std::max({1.0, std::fabs(static_cast<double>(a[i])), std::fabs(static_cast<double>(b[i]))});
     ASSERT_LE(std::fabs(static_cast<double>(a[i]) - b[i]), tolerance * scale)
         << what << "[" << i << "]: " << a[i] << " vs " << b[i];
   }

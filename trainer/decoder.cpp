@@ -47,8 +47,8 @@ Decoder::Decoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfi
   const int H = config.hidden_size;
   if (config.decoder_init == DecoderInit::kBridge)
     for (int l = 0; l < config.decoder_layers; ++l)
-      bridges_.push_back(std::make_unique<ops::Dense>(ctx, store, "decoder/bridge/l" + std::to_string(l),
-                                                      H, H, ops::Activation::kTanh));
+      bridges_.push_back(std::make_unique<ops::Dense>(
+          ctx, store, "decoder/bridge/l" + std::to_string(l), H, H, ops::Activation::kTanh));
   layers_.resize(static_cast<size_t>(config.decoder_layers));
   for (int l = 0; l < config.decoder_layers; ++l)
     layers_[static_cast<size_t>(l)].rnn = std::make_unique<ops::RnnLayer>(
@@ -59,7 +59,8 @@ Decoder::Decoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfi
                                                                     : ops::AttentionKind::kAdditive;
     attention_ = std::make_unique<ops::Attention>(ctx, store, "decoder/attention", kind, H, H);
   }
-  attentional_ = std::make_unique<ops::Dense>(ctx, store, "decoder/w_c", 2 * H, H, ops::Activation::kTanh);
+  attentional_ =
+      std::make_unique<ops::Dense>(ctx, store, "decoder/w_c", 2 * H, H, ops::Activation::kTanh);
   output_ = std::make_unique<ops::OutputLoss>(ctx, store, "output", H, config.tgt_vocab_size,
                                               config.label_smoothing);
 }
@@ -77,7 +78,8 @@ void Decoder::initial_states(const Encoder& encoder, bool training) {
     float* c0 = zeroed(layer.states_c, (chunks + 1) * N * H);
     if (config_.decoder_init == DecoderInit::kFinalState) {
       std::memcpy(h0, encoder.final_h(l), sizeof(float) * N * H);
-      if (ops::has_cell_state(config_.cell)) std::memcpy(c0, encoder.final_c(l), sizeof(float) * N * H);
+      if (ops::has_cell_state(config_.cell))
+        std::memcpy(c0, encoder.final_c(l), sizeof(float) * N * H);
     }
     if (training) {
       zeroed(layer.diff_state_h, N * H);
@@ -97,12 +99,14 @@ void Decoder::initial_states(const Encoder& encoder, bool training) {
     float* out = sized(bridge_out_, config_.decoder_layers * N * H);
     for (int l = 0; l < config_.decoder_layers; ++l) {
       bridges_[static_cast<size_t>(l)]->forward(mean, N, out + l * N * H);
-      std::memcpy(layers_[static_cast<size_t>(l)].states_h.data(), out + l * N * H, sizeof(float) * N * H);
+      std::memcpy(layers_[static_cast<size_t>(l)].states_h.data(), out + l * N * H,
+                  sizeof(float) * N * H);
     }
   }
 }
 
-void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk, bool training) {
+void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk,
+                        bool training) {
   const int64_t N = batch_, E = config_.embedding_size, H = config_.hidden_size;
   const int64_t rows = (t_end - t_begin) * N;
   const bool drop = training && config_.dropout > 0.0f;
@@ -116,12 +120,14 @@ void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, i
   const float* x = embedded;
   if (drop) {
     float* dropped = dropped_embedded_.data() + t_begin * N * E;
-    ops::dropout_forward(x, dropped, rows * E, config_.dropout, site_key(noise_key_, kEmbeddingSite, chunk));
+    ops::dropout_forward(x, dropped, rows * E, config_.dropout,
+                         site_key(noise_key_, kEmbeddingSite, chunk));
     x = dropped;
   }
   if (config_.input_feeding) {  // chunks are single steps here
     float* input = rnn_input_.data() + t_begin * N * (E + H);
-    const float* feed = t_begin == 0 ? initial_feed_.data() : attentional_out_.data() + (t_begin - 1) * N * H;
+    const float* feed =
+        t_begin == 0 ? initial_feed_.data() : attentional_out_.data() + (t_begin - 1) * N * H;
     ops::copy_into_columns(x, rows, E, input, E + H, 0);
     ops::copy_into_columns(feed, rows, H, input, E + H, E);
     x = input;
@@ -130,8 +136,9 @@ void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, i
   for (int l = 0; l < config_.decoder_layers; ++l) {
     Layer& layer = layers_[static_cast<size_t>(l)];
     float* y = layer.output.data() + t_begin * N * H;
-    layer.rnn->forward(x, t_end - t_begin, N, chunk_lengths_.data(), layer.states_h.data() + chunk * N * H,
-                       layer.states_c.data() + chunk * N * H, y, layer.states_h.data() + (chunk + 1) * N * H,
+    layer.rnn->forward(x, t_end - t_begin, N, chunk_lengths_.data(),
+                       layer.states_h.data() + chunk * N * H, layer.states_c.data() + chunk * N * H,
+                       y, layer.states_h.data() + (chunk + 1) * N * H,
                        lstm ? layer.states_c.data() + (chunk + 1) * N * H : nullptr,
                        training ? &layer.tape : nullptr);
     x = y;
@@ -207,20 +214,23 @@ ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
       const uint64_t key = site_key(noise_key_, kSamplingSite, c);
       for (int64_t n = 0; n < N; ++n)
         if (ops::uniform01(key, static_cast<uint64_t>(n)) >= config_.teacher_forcing_ratio)
-          tokens_[static_cast<size_t>(c * N + n)] = argmax(probabilities_.data() + ((c - 1) * N + n) * V, V);
+          tokens_[static_cast<size_t>(c * N + n)] =
+              argmax(probabilities_.data() + ((c - 1) * N + n) * V, V);
     }
     run_chunk(t_begin, t_end, tokens_.data() + t_begin * N, static_cast<int>(c), training);
     ops::ScopedSection timer(ctx_.section_times(), "output");
     const int64_t rows = (t_end - t_begin) * N;
-    const ops::LossSum loss = output_->forward(predictions_input + t_begin * N * H, target_output + t_begin * N,
-                                              rows, probabilities_.data() + t_begin * N * V);
+    const ops::LossSum loss =
+        output_->forward(predictions_input + t_begin * N * H, target_output + t_begin * N, rows,
+                         probabilities_.data() + t_begin * N * V);
     total.loss += loss.loss;
     total.tokens += loss.tokens;
   }
   return total;
 }
 
-void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale, Encoder& encoder) {
+void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
+                             Encoder& encoder) {
   const int64_t N = batch_, E = config_.embedding_size, H = config_.hidden_size;
   const int64_t V = config_.tgt_vocab_size;
   const int64_t rows = (t_end - t_begin) * N;
@@ -233,17 +243,18 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   const float* attentional = attentional_out_.data() + t_begin * N * H;
   float* diff_dropped = diff_dropped_attentional_.data() + t_begin * N * H;
   output_->backward(drop ? dropped_attentional_.data() + t_begin * N * H : attentional,
-                   target_output_ + t_begin * N, rows, loss_scale, probabilities_.data() + t_begin * N * V,
-                   diff_dropped);
+                    target_output_ + t_begin * N, rows, loss_scale,
+                    probabilities_.data() + t_begin * N * V, diff_dropped);
   timer.emplace(times, "attention");
   if (drop)
     ops::dropout_backward(diff_dropped, diff_dropped, rows * H, config_.dropout,
                           site_key(noise_key_, kAttentionalSite, chunk));
-  float* diff_attentional = diff_attentional_.data() + t_begin * N * H;  // holds the input-feed part
+  float* diff_attentional =
+      diff_attentional_.data() + t_begin * N * H;  // holds the input-feed part
   for (int64_t i = 0; i < rows * H; ++i) diff_attentional[i] += diff_dropped[i];
   float* diff_concatenated = diff_concatenated_.data() + t_begin * N * 2 * H;
-  attentional_->backward(concatenated_.data() + t_begin * N * 2 * H, attentional, diff_attentional, rows,
-                        diff_concatenated);
+  attentional_->backward(concatenated_.data() + t_begin * N * 2 * H, attentional, diff_attentional,
+                         rows, diff_concatenated);
 
   // Context and queries (the top decoder layer's output).
   float* diff_context = diff_context_.data() + t_begin * N * H;
@@ -252,7 +263,8 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   ops::copy_from_columns(diff_concatenated, rows, 2 * H, H, H, diff_top, false);
   if (attention_) {
     float* diff_from_attention = sized(diff_scratch_, rows * H);
-    attention_->backward(attention_tape_, diff_context, diff_from_attention, encoder.diff_outputs());
+    attention_->backward(attention_tape_, diff_context, diff_from_attention,
+                         encoder.diff_outputs());
     for (int64_t i = 0; i < rows * H; ++i) diff_top[i] += diff_from_attention[i];
   } else {
     float* diff_final = encoder.diff_final_h(encoder.layer_count() - 1);
@@ -267,14 +279,17 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
     Layer& layer = layers_[static_cast<size_t>(l)];
     if (drop) {
       float* diff_output = layer.diff_output.data() + t_begin * N * H;
-      ops::dropout_backward(diff_y, diff_output, rows * H, config_.dropout,
-                            site_key(noise_key_, kFirstLayerSite + static_cast<uint64_t>(l), chunk));
+      ops::dropout_backward(
+          diff_y, diff_output, rows * H, config_.dropout,
+          site_key(noise_key_, kFirstLayerSite + static_cast<uint64_t>(l), chunk));
       diff_y = diff_output;
     }
-    float* diff_input = l > 0 ? layers_[static_cast<size_t>(l - 1)].diff_input.data() + t_begin * N * H
-                              : diff_rnn_input_.data() + t_begin * N * input_size();
-    layer.rnn->backward(layer.tape, diff_y, layer.diff_state_h.data(), lstm ? layer.diff_state_c.data() : nullptr,
-                        diff_input, layer.diff_state_h.data(), lstm ? layer.diff_state_c.data() : nullptr);
+    float* diff_input =
+        l > 0 ? layers_[static_cast<size_t>(l - 1)].diff_input.data() + t_begin * N * H
+              : diff_rnn_input_.data() + t_begin * N * input_size();
+    layer.rnn->backward(layer.tape, diff_y, layer.diff_state_h.data(),
+                        lstm ? layer.diff_state_c.data() : nullptr, diff_input,
+                        layer.diff_state_h.data(), lstm ? layer.diff_state_c.data() : nullptr);
     diff_y = diff_input;
   }
 
@@ -285,7 +300,8 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
     const float* diff_input = diff_rnn_input_.data() + t_begin * N * (E + H);
     ops::copy_from_columns(diff_input, rows, E + H, 0, E, diff_embedded, false);
     if (t_begin > 0)
-      ops::copy_from_columns(diff_input, rows, E + H, E, H, diff_attentional_.data() + (t_begin - 1) * N * H, true);
+      ops::copy_from_columns(diff_input, rows, E + H, E, H,
+                             diff_attentional_.data() + (t_begin - 1) * N * H, true);
   } else {
     std::memcpy(diff_embedded, diff_rnn_input_.data() + t_begin * N * E, sizeof(float) * rows * E);
   }
@@ -311,14 +327,16 @@ void Decoder::backward_initial_states(Encoder& encoder) {
   }
   float* diff_mean = sized(diff_mean_, N * H);
   for (int l = 0; l < config_.decoder_layers; ++l)
-    bridges_[static_cast<size_t>(l)]->backward(encoder_mean_.data(), bridge_out_.data() + l * N * H,
-                                               layers_[static_cast<size_t>(l)].diff_state_h.data(), N,
-                                               diff_mean, l == 0 ? ops::Accumulate::kOverwrite : ops::Accumulate::kAdd);
+    bridges_[static_cast<size_t>(l)]->backward(
+        encoder_mean_.data(), bridge_out_.data() + l * N * H,
+        layers_[static_cast<size_t>(l)].diff_state_h.data(), N, diff_mean,
+        l == 0 ? ops::Accumulate::kOverwrite : ops::Accumulate::kAdd);
   float* diff_outputs = encoder.diff_outputs();
   for (int64_t n = 0; n < N; ++n) {
     const float scale = 1.0f / static_cast<float>(source_lengths_[n]);
     for (int64_t s = 0; s < source_lengths_[n]; ++s)
-      for (int64_t h = 0; h < H; ++h) diff_outputs[(s * N + n) * H + h] += scale * diff_mean[n * H + h];
+      for (int64_t h = 0; h < H; ++h)
+        diff_outputs[(s * N + n) * H + h] += scale * diff_mean[n * H + h];
   }
 }
 
@@ -337,7 +355,8 @@ void Decoder::backward(Encoder& encoder, float loss_scale) {
   }
   const int64_t chunks = step_by_step_ ? T : 1;
   for (int64_t c = chunks - 1; c >= 0; --c)
-    backward_chunk(step_by_step_ ? c : 0, step_by_step_ ? c + 1 : T, static_cast<int>(c), loss_scale, encoder);
+    backward_chunk(step_by_step_ ? c : 0, step_by_step_ ? c + 1 : T, static_cast<int>(c),
+                   loss_scale, encoder);
   ops::ScopedSection timer(ctx_.section_times(), "attention");
   backward_initial_states(encoder);
   if (attention_) attention_->finish_backward(encoder.diff_outputs());

@@ -43,20 +43,22 @@ class Decoder {
   // each step() takes the previous token of every row and writes logprobs[N, V].
   void start(const Encoder& encoder, int64_t batch);
   void step(const int32_t* previous_tokens, float* logprobs);
-  const float* last_attention_weights() const;  // [N, 1, S] of the newest step; null without attention
+  const float* last_attention_weights()
+      const;  // [N, 1, S] of the newest step; null without attention
 
  private:
   struct Layer {
     std::unique_ptr<ops::RnnLayer> rnn;
     ops::RnnTape tape;
-    ops::AlignedVector<float> output, dropped_output;   // [T, N, H]
-    ops::AlignedVector<float> states_h, states_c;       // [chunks + 1][N, H]
+    ops::AlignedVector<float> output, dropped_output;  // [T, N, H]
+    ops::AlignedVector<float> states_h, states_c;      // [chunks + 1][N, H]
     ops::AlignedVector<float> diff_output, diff_input, diff_state_h, diff_state_c;
   };
 
   void initial_states(const Encoder& encoder, bool training);
   void run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk, bool training);
-  void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale, Encoder& encoder);
+  void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
+                      Encoder& encoder);
   void backward_initial_states(Encoder& encoder);
   int input_size() const;
 
@@ -78,12 +80,12 @@ class Decoder {
   const float* encoder_top_final_h_ = nullptr;
   uint64_t noise_key_ = 0;
   bool step_by_step_ = false;
-  std::vector<int32_t> tokens_;                     // [T, N] inputs actually fed
-  std::vector<int32_t> chunk_lengths_;              // [N], all equal to the chunk's steps
-  ops::AlignedVector<float> initial_feed_;          // [N, H] attentional vector fed to the first step
-  ops::AlignedVector<float> embedded_, dropped_embedded_, rnn_input_;   // [T, N, E], [T, N, E(+H)]
+  std::vector<int32_t> tokens_;             // [T, N] inputs actually fed
+  std::vector<int32_t> chunk_lengths_;      // [N], all equal to the chunk's steps
+  ops::AlignedVector<float> initial_feed_;  // [N, H] attentional vector fed to the first step
+  ops::AlignedVector<float> embedded_, dropped_embedded_, rnn_input_;  // [T, N, E], [T, N, E(+H)]
   ops::AlignedVector<float> context_, concatenated_, attentional_out_, dropped_attentional_;
-  ops::AlignedVector<float> probabilities_;         // [T, N, V] softmax, then d(loss)/d(logits)
+  ops::AlignedVector<float> probabilities_;  // [T, N, V] softmax, then d(loss)/d(logits)
   ops::AlignedVector<float> encoder_mean_, bridge_out_;  // bridge init: [N, H], [L][N, H]
   ops::AlignedVector<float> diff_embedded_, diff_rnn_input_, diff_context_, diff_concatenated_,
       diff_attentional_, diff_dropped_attentional_, diff_queries_, diff_scratch_, diff_mean_;

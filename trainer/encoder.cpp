@@ -40,8 +40,8 @@ Encoder::Encoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfi
     const std::string prefix = "encoder/l" + std::to_string(l);
     Layer& layer = layers_[static_cast<size_t>(l)];
     if (directions == 1) {
-      layer.forward_rnn = std::make_unique<ops::RnnLayer>(ctx, store, prefix, config.cell, input_size,
-                                                          direction_hidden);
+      layer.forward_rnn = std::make_unique<ops::RnnLayer>(ctx, store, prefix, config.cell,
+                                                          input_size, direction_hidden);
     } else {
       layer.forward_rnn = std::make_unique<ops::RnnLayer>(ctx, store, prefix + "/fwd", config.cell,
                                                           input_size, direction_hidden);
@@ -103,10 +103,11 @@ void Encoder::forward_layer(Layer& layer, int index, const float* input, int inp
     float* direction_c = zeroed(layer.direction_c, 2 * N * Hd);
     layer.forward_tape.clear();
     layer.backward_tape.clear();
-    layer.forward_rnn->forward(input, S, N, lengths_, nullptr, nullptr,
-                               sized(layer.forward_out, S * N * Hd), direction_h,
-                               lstm ? direction_c : nullptr, training ? &layer.forward_tape : nullptr);
-    ops::reverse_sequences(input, S, N, input_size, lengths_, sized(layer.reversed_input, S * N * input_size));
+    layer.forward_rnn->forward(
+        input, S, N, lengths_, nullptr, nullptr, sized(layer.forward_out, S * N * Hd), direction_h,
+        lstm ? direction_c : nullptr, training ? &layer.forward_tape : nullptr);
+    ops::reverse_sequences(input, S, N, input_size, lengths_,
+                           sized(layer.reversed_input, S * N * input_size));
     layer.backward_rnn->forward(layer.reversed_input.data(), S, N, lengths_, nullptr, nullptr,
                                 sized(layer.reversed_out, S * N * Hd), direction_h + N * Hd,
                                 lstm ? direction_c + N * Hd : nullptr,
@@ -121,8 +122,9 @@ void Encoder::forward_layer(Layer& layer, int index, const float* input, int inp
     }
   }
   if (training && config_.dropout > 0.0f)
-    ops::dropout_forward(output, sized(layer.dropped_output, S * N * H), S * N * H, config_.dropout,
-                         ops::combine_keys(noise_key_, kFirstLayerSite + static_cast<uint64_t>(index)));
+    ops::dropout_forward(
+        output, sized(layer.dropped_output, S * N * H), S * N * H, config_.dropout,
+        ops::combine_keys(noise_key_, kFirstLayerSite + static_cast<uint64_t>(index)));
 }
 
 void Encoder::backward_layer(Layer& layer, int index, const float* diff_output, int input_size,
@@ -130,13 +132,15 @@ void Encoder::backward_layer(Layer& layer, int index, const float* diff_output, 
   const int64_t S = steps_, N = batch_, H = config_.hidden_size;
   const bool lstm = ops::has_cell_state(config_.cell);
   if (config_.dropout > 0.0f) {
-    ops::dropout_backward(diff_output, sized(layer.diff_output, S * N * H), S * N * H, config_.dropout,
-                          ops::combine_keys(noise_key_, kFirstLayerSite + static_cast<uint64_t>(index)));
+    ops::dropout_backward(
+        diff_output, sized(layer.diff_output, S * N * H), S * N * H, config_.dropout,
+        ops::combine_keys(noise_key_, kFirstLayerSite + static_cast<uint64_t>(index)));
     diff_output = layer.diff_output.data();
   }
   if (!layer.backward_rnn) {
     layer.forward_rnn->backward(layer.forward_tape, diff_output, layer.diff_final_h.data(),
-                                lstm ? layer.diff_final_c.data() : nullptr, diff_input, nullptr, nullptr);
+                                lstm ? layer.diff_final_c.data() : nullptr, diff_input, nullptr,
+                                nullptr);
     return;
   }
   const int64_t Hd = H / 2;
@@ -156,7 +160,8 @@ void Encoder::backward_layer(Layer& layer, int index, const float* diff_output, 
                               diff_input, nullptr, nullptr);
   float* diff_reversed_input = sized(layer.diff_reversed_input, S * N * input_size);
   layer.backward_rnn->backward(layer.backward_tape, diff_reversed_out, diff_h + N * Hd,
-                               lstm ? diff_c + N * Hd : nullptr, diff_reversed_input, nullptr, nullptr);
+                               lstm ? diff_c + N * Hd : nullptr, diff_reversed_input, nullptr,
+                               nullptr);
   ops::reverse_sequences(diff_reversed_input, S, N, input_size, lengths_, realigned);
   const int64_t count = S * N * input_size;
 #pragma omp parallel for schedule(static)

@@ -27,7 +27,7 @@ class Encoder {
                bool training, uint64_t noise_key);
 
   // Results of the last forward.
-  const float* outputs() const { return top_output_; }                      // [S, N, H]
+  const float* outputs() const { return top_output_; }                             // [S, N, H]
   const float* final_h(int layer) const { return layers_[layer].final_h.data(); }  // [N, H]
   const float* final_c(int layer) const { return layers_[layer].final_c.data(); }  // [N, H] (LSTM)
 
@@ -50,7 +50,8 @@ class Encoder {
     std::unique_ptr<ops::RnnLayer> forward_rnn, backward_rnn;  // backward_rnn: bidirectional only
     ops::RnnTape forward_tape, backward_tape;
     ops::AlignedVector<float> reversed_input, forward_out, reversed_out, output, dropped_output;
-    ops::AlignedVector<float> final_h, final_c, direction_h, direction_c;  // direction_*: [2][N, H/2]
+    ops::AlignedVector<float> final_h, final_c, direction_h,
+        direction_c;  // direction_*: [2][N, H/2]
     ops::AlignedVector<float> diff_final_h, diff_final_c, diff_direction_h, diff_direction_c;
     ops::AlignedVector<float> diff_output, diff_forward_out, diff_reversed_out, diff_reversed_input,
         diff_input, scratch;

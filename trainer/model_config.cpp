@@ -19,8 +19,7 @@ T parse_number(const std::string& key, const std::string& text) {
   std::istringstream in(text);
   T value{};
   in >> value;
-  if (in.fail() || !in.eof())
-    throw ConfigError(key + ": cannot parse '" + text + "' as a number");
+  if (in.fail() || !in.eof()) throw ConfigError(key + ": cannot parse '" + text + "' as a number");
   return value;
 }
 
@@ -42,10 +41,14 @@ ops::CellKind parse_cell_kind(const std::string& name) {
 
 std::string cell_kind_name(ops::CellKind cell) {
   switch (cell) {
-    case ops::CellKind::kLstm: return "lstm";
-    case ops::CellKind::kGru: return "gru";
-    case ops::CellKind::kLbrGru: return "lbr_gru";
-    case ops::CellKind::kVanillaTanh: return "rnn_tanh";
+    case ops::CellKind::kLstm:
+      return "lstm";
+    case ops::CellKind::kGru:
+      return "gru";
+    case ops::CellKind::kLbrGru:
+      return "lbr_gru";
+    case ops::CellKind::kVanillaTanh:
+      return "rnn_tanh";
   }
   return "?";
 }
@@ -55,15 +58,20 @@ AttentionType parse_attention_type(const std::string& name) {
   if (name == "dot") return AttentionType::kDot;
   if (name == "general") return AttentionType::kGeneral;
   if (name == "additive") return AttentionType::kAdditive;
-  throw ConfigError("attention: unknown value '" + name + "' (expected none, dot, general or additive)");
+  throw ConfigError("attention: unknown value '" + name +
+                    "' (expected none, dot, general or additive)");
 }
 
 std::string attention_type_name(AttentionType type) {
   switch (type) {
-    case AttentionType::kNone: return "none";
-    case AttentionType::kDot: return "dot";
-    case AttentionType::kGeneral: return "general";
-    case AttentionType::kAdditive: return "additive";
+    case AttentionType::kNone:
+      return "none";
+    case AttentionType::kDot:
+      return "dot";
+    case AttentionType::kGeneral:
+      return "general";
+    case AttentionType::kAdditive:
+      return "additive";
   }
   return "?";
 }
@@ -81,23 +89,33 @@ std::string decoder_init_name(DecoderInit init) {
 void validate(const ModelConfig& c) {
   const std::string minimum_vocab = std::to_string(data::kFirstRegularId + 1);
   require_config(c.src_vocab_size > data::kFirstRegularId, "src_vocab",
-                 "must be at least " + minimum_vocab + " (4 reserved ids + 1), got " + std::to_string(c.src_vocab_size));
+                 "must be at least " + minimum_vocab + " (4 reserved ids + 1), got " +
+                     std::to_string(c.src_vocab_size));
   require_config(c.tgt_vocab_size > data::kFirstRegularId, "tgt_vocab",
-                 "must be at least " + minimum_vocab + " (4 reserved ids + 1), got " + std::to_string(c.tgt_vocab_size));
-  require_config(c.embedding_size > 0, "embedding_size", "must be positive, got " + std::to_string(c.embedding_size));
-  require_config(c.hidden_size > 0, "hidden_size", "must be positive, got " + std::to_string(c.hidden_size));
-  require_config(c.encoder_layers > 0, "encoder_layers", "must be positive, got " + std::to_string(c.encoder_layers));
-  require_config(c.decoder_layers > 0, "decoder_layers", "must be positive, got " + std::to_string(c.decoder_layers));
+                 "must be at least " + minimum_vocab + " (4 reserved ids + 1), got " +
+                     std::to_string(c.tgt_vocab_size));
+  require_config(c.embedding_size > 0, "embedding_size",
+                 "must be positive, got " + std::to_string(c.embedding_size));
+  require_config(c.hidden_size > 0, "hidden_size",
+                 "must be positive, got " + std::to_string(c.hidden_size));
+  require_config(c.encoder_layers > 0, "encoder_layers",
+                 "must be positive, got " + std::to_string(c.encoder_layers));
+  require_config(c.decoder_layers > 0, "decoder_layers",
+                 "must be positive, got " + std::to_string(c.decoder_layers));
   require_config(!c.bidirectional_encoder || c.hidden_size % 2 == 0, "hidden_size",
                  "must be even with a bidirectional encoder (each direction gets half), got " +
                      std::to_string(c.hidden_size));
   require_config(c.decoder_init != DecoderInit::kFinalState || c.encoder_layers == c.decoder_layers,
-                 "decoder_init", "'final' needs as many encoder layers (" + std::to_string(c.encoder_layers) +
-                     ") as decoder layers (" + std::to_string(c.decoder_layers) + "); use 'bridge'");
-  require_config(c.dropout >= 0.0f && c.dropout < 1.0f, "dropout", "must be in [0, 1), got " + number_text(c.dropout));
+                 "decoder_init",
+                 "'final' needs as many encoder layers (" + std::to_string(c.encoder_layers) +
+                     ") as decoder layers (" + std::to_string(c.decoder_layers) +
+                     "); use 'bridge'");
+  require_config(c.dropout >= 0.0f && c.dropout < 1.0f, "dropout",
+                 "must be in [0, 1), got " + number_text(c.dropout));
   require_config(c.label_smoothing >= 0.0f && c.label_smoothing < 1.0f, "label_smoothing",
                  "must be in [0, 1), got " + number_text(c.label_smoothing));
-  require_config(c.teacher_forcing_ratio >= 0.0f && c.teacher_forcing_ratio <= 1.0f, "teacher_forcing",
+  require_config(c.teacher_forcing_ratio >= 0.0f && c.teacher_forcing_ratio <= 1.0f,
+                 "teacher_forcing",
                  "must be in [0, 1], got " + number_text(c.teacher_forcing_ratio));
 }
 
@@ -121,21 +139,36 @@ std::vector<std::pair<std::string, std::string>> to_key_values(const ModelConfig
 ModelConfig model_config_from_key_values(const std::map<std::string, std::string>& values) {
   ModelConfig c;
   for (const auto& [key, text] : values) {
-    if (key == "cell") c.cell = parse_cell_kind(text);
-    else if (key == "src_vocab") c.src_vocab_size = parse_number<int>(key, text);
-    else if (key == "tgt_vocab") c.tgt_vocab_size = parse_number<int>(key, text);
-    else if (key == "embedding_size") c.embedding_size = parse_number<int>(key, text);
-    else if (key == "hidden_size") c.hidden_size = parse_number<int>(key, text);
-    else if (key == "encoder_layers") c.encoder_layers = parse_number<int>(key, text);
-    else if (key == "decoder_layers") c.decoder_layers = parse_number<int>(key, text);
-    else if (key == "bidirectional") c.bidirectional_encoder = parse_bool(key, text);
-    else if (key == "attention") c.attention = parse_attention_type(text);
-    else if (key == "decoder_init") c.decoder_init = parse_decoder_init(text);
-    else if (key == "dropout") c.dropout = parse_number<float>(key, text);
-    else if (key == "label_smoothing") c.label_smoothing = parse_number<float>(key, text);
-    else if (key == "teacher_forcing") c.teacher_forcing_ratio = parse_number<float>(key, text);
-    else if (key == "input_feeding") c.input_feeding = parse_bool(key, text);
-    else throw ConfigError(key + ": unknown model option");
+    if (key == "cell")
+      c.cell = parse_cell_kind(text);
+    else if (key == "src_vocab")
+      c.src_vocab_size = parse_number<int>(key, text);
+    else if (key == "tgt_vocab")
+      c.tgt_vocab_size = parse_number<int>(key, text);
+    else if (key == "embedding_size")
+      c.embedding_size = parse_number<int>(key, text);
+    else if (key == "hidden_size")
+      c.hidden_size = parse_number<int>(key, text);
+    else if (key == "encoder_layers")
+      c.encoder_layers = parse_number<int>(key, text);
+    else if (key == "decoder_layers")
+      c.decoder_layers = parse_number<int>(key, text);
+    else if (key == "bidirectional")
+      c.bidirectional_encoder = parse_bool(key, text);
+    else if (key == "attention")
+      c.attention = parse_attention_type(text);
+    else if (key == "decoder_init")
+      c.decoder_init = parse_decoder_init(text);
+    else if (key == "dropout")
+      c.dropout = parse_number<float>(key, text);
+    else if (key == "label_smoothing")
+      c.label_smoothing = parse_number<float>(key, text);
+    else if (key == "teacher_forcing")
+      c.teacher_forcing_ratio = parse_number<float>(key, text);
+    else if (key == "input_feeding")
+      c.input_feeding = parse_bool(key, text);
+    else
+      throw ConfigError(key + ": unknown model option");
   }
   validate(c);
   return c;

@@ -14,7 +14,7 @@
 namespace tandem::trainer {
 
 enum class AttentionType { kNone, kDot, kGeneral, kAdditive };  // none, dot, general, additive
-enum class DecoderInit { kFinalState, kBridge };                  // final, bridge
+enum class DecoderInit { kFinalState, kBridge };                // final, bridge
 
 struct ModelConfig {
   ops::CellKind cell = ops::CellKind::kLstm;  // lstm, gru, lbr_gru, rnn_tanh
@@ -30,7 +30,7 @@ struct ModelConfig {
   // final: decoder layer l starts from encoder layer l's final state (needs equal layer counts);
   // bridge: tanh(W_l * masked mean of the encoder outputs), cell state zero (Marian's choice).
   DecoderInit decoder_init = DecoderInit::kFinalState;
-  float dropout = 0.0f;          // on embeddings, every RNN layer's output, the attentional vector
+  float dropout = 0.0f;  // on embeddings, every RNN layer's output, the attentional vector
   float label_smoothing = 0.0f;
   // 1: teacher forcing over the whole target at once (fast path). < 1: scheduled sampling, step by
   // step, feeding the model's own greedy prediction with probability 1 - ratio.

@@ -29,8 +29,8 @@ int run(int argc, char** argv) {
   int steps = 0, max_length = 0;
   uint64_t seed = 0;
   po::options_description options("tandem-reverse-demo: learn to reverse strings (a..j)");
-  options.add_options()("help,h", "show this help")(
-      "steps", po::value(&steps)->default_value(1500), "maximum training steps (batch 64)")(
+  options.add_options()("help,h", "show this help")("steps", po::value(&steps)->default_value(1500),
+                                                    "maximum training steps (batch 64)")(
       "max-length", po::value(&max_length)->default_value(12), "longest string (shortest is 3)")(
       "seed", po::value(&seed)->default_value(7), "seed for data, initialisation and dropout");
   po::variables_map vm;
@@ -59,7 +59,8 @@ int run(int argc, char** argv) {
   train_config.seed = seed;
   trainer::Trainer trainer(model, train_config);
   std::printf("model:");
-  for (const auto& [key, value] : trainer::to_key_values(config)) std::printf(" %s=%s", key.c_str(), value.c_str());
+  for (const auto& [key, value] : trainer::to_key_values(config))
+    std::printf(" %s=%s", key.c_str(), value.c_str());
   std::printf("\nparameters: %zu\n", model.params().parameter_count());
 
   const uint64_t held_out = 1ull << 40;
@@ -68,19 +69,24 @@ int run(int argc, char** argv) {
   double loss_sum = 0.0;
   int64_t tokens = 0, all_tokens = 0;
   for (int step = 1; step <= steps; ++step) {
-    const trainer::StepResult result = trainer.train_step(task.batch(static_cast<uint64_t>(step) * 64, 64));
+    const trainer::StepResult result =
+        trainer.train_step(task.batch(static_cast<uint64_t>(step) * 64, 64));
     loss_sum += result.loss_sum;
     tokens += result.tokens;
     all_tokens += result.tokens;
     if (step % 100 != 0 && step != steps) continue;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto hypotheses = model.greedy_decode(test, max_length + 5);
     int correct = 0;
-    for (size_t i = 0; i < hypotheses.size(); ++i) correct += hypotheses[i] == task.target(held_out + i);
+    for (size_t i = 0; i < hypotheses.size(); ++i)
+      correct += hypotheses[i] == task.target(held_out + i);
     const double accuracy = static_cast<double>(correct) / static_cast<double>(hypotheses.size());
-    std::printf("step %5d  loss/token %.4f  ppl %7.3f  grad-norm %6.3f  %7.0f tokens/s  held-out exact match %5.1f%%\n",
-                step, loss_sum / tokens, std::exp(loss_sum / tokens), result.grad_norm, all_tokens / seconds,
-                100.0 * accuracy);
+    std::printf(
+        "step %5d  loss/token %.4f  ppl %7.3f  grad-norm %6.3f  %7.0f tokens/s  held-out exact "
+        "match %5.1f%%\n",
+        step, loss_sum / tokens, std::exp(loss_sum / tokens), result.grad_norm,
+        all_tokens / seconds, 100.0 * accuracy);
     std::fflush(stdout);
     loss_sum = 0.0;
     tokens = 0;
@@ -89,8 +95,8 @@ int run(int argc, char** argv) {
   const auto hypotheses = model.greedy_decode(test, max_length + 5);
   std::printf("examples (source -> translation, expected):\n");
   for (size_t i = 0; i < 6; ++i)
-    std::printf("  %-14s -> %-14s %s\n", spell(task.source(held_out + i)).c_str(), spell(hypotheses[i]).c_str(),
-                spell(task.target(held_out + i)).c_str());
+    std::printf("  %-14s -> %-14s %s\n", spell(task.source(held_out + i)).c_str(),
+                spell(hypotheses[i]).c_str(), spell(task.target(held_out + i)).c_str());
   return 0;
 }
 

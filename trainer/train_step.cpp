@@ -8,7 +8,9 @@
 namespace tandem::trainer {
 
 Trainer::Trainer(Seq2SeqModel& model, const TrainStepConfig& config)
-    : model_(model), config_(config), optimizer_(config.optimizer, model.params().total_size()),
+    : model_(model),
+      config_(config),
+      optimizer_(config.optimizer, model.params().total_size()),
       learning_rate_(config.learning_rate) {}
 
 StepResult Trainer::train_step(const data::Batch& batch) {

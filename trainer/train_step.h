@@ -21,10 +21,10 @@ struct TrainStepConfig {
 };
 
 struct StepResult {
-  double loss_sum = 0.0;     // this process's loss sum
-  int64_t tokens = 0;        // this process's real target tokens
-  double grad_norm = 0.0;    // of the (reduced, normalised) gradient, before clipping
-  bool skipped = false;      // non-finite gradient: no update
+  double loss_sum = 0.0;   // this process's loss sum
+  int64_t tokens = 0;      // this process's real target tokens
+  double grad_norm = 0.0;  // of the (reduced, normalised) gradient, before clipping
+  bool skipped = false;    // non-finite gradient: no update
 };
 
 class Trainer {

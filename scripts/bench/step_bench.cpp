@@ -3,10 +3,10 @@
 // oneDNN primitive times of one step (from oneDNN's verbose exec timings) with the ratio
 // step / primitive sum, and peak RSS. Threads come from OMP_NUM_THREADS (scripts/bench/
 // step_bench.sh runs 1 and 2). Usage: step_bench small|base [steps] [min_len-max_len]
-#include <dnnl.hpp>
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <dnnl.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -67,7 +67,8 @@ double sgemm_gflops() {
   for (int r = 0; r < 4; ++r) {
     const auto start = std::chrono::steady_clock::now();
     dnnl::sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (r > 0) best = std::min(best, seconds);
   }
   return 2.0 * n * n * n / best * 1e-9;
@@ -80,15 +81,16 @@ double median(std::vector<double> values) {
 
 // Runs `steps` training steps with oneDNN's verbose exec timing on (stdout captured to a file)
 // and returns the mean per-step sum of primitive times in ms, per primitive kind.
-std::map<std::string, double> primitive_times(trainer::Trainer& trainer, const std::vector<data::Batch>& batches,
-                                              int steps) {
+std::map<std::string, double> primitive_times(trainer::Trainer& trainer,
+                                              const std::vector<data::Batch>& batches, int steps) {
   const std::string path = "/tmp/step_bench_verbose." + std::to_string(getpid());
   std::fflush(stdout);
   const int saved_stdout = dup(1);
   FILE* capture = std::fopen(path.c_str(), "w");
   dup2(fileno(capture), 1);
   dnnl::set_verbose(1);
-  for (int s = 0; s < steps; ++s) trainer.train_step(batches[static_cast<size_t>(s) % batches.size()]);
+  for (int s = 0; s < steps; ++s)
+    trainer.train_step(batches[static_cast<size_t>(s) % batches.size()]);
   dnnl::set_verbose(0);
   std::fflush(stdout);
   dup2(saved_stdout, 1);
@@ -131,10 +133,12 @@ int main(int argc, char** argv) {
   trainer::Trainer trainer(model, config);
   std::vector<data::Batch> batches;
   for (int b = 0; b < 8; ++b)
-    batches.push_back(data::random_batch(bench.batch_size, bench.model.tgt_vocab_size, min_len, max_len, 100 + b));
+    batches.push_back(data::random_batch(bench.batch_size, bench.model.tgt_vocab_size, min_len,
+                                         max_len, 100 + b));
 
   const int warmup = 3;
-  for (int s = 0; s < warmup; ++s) trainer.train_step(batches[static_cast<size_t>(s) % batches.size()]);
+  for (int s = 0; s < warmup; ++s)
+    trainer.train_step(batches[static_cast<size_t>(s) % batches.size()]);
   ctx.section_times().enable(true);
   ctx.section_times().clear();
   std::vector<double> step_ms;
@@ -143,7 +147,9 @@ int main(int argc, char** argv) {
     const data::Batch& batch = batches[static_cast<size_t>(s) % batches.size()];
     const auto start = std::chrono::steady_clock::now();
     trainer.train_step(batch);
-    step_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    step_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
     tokens += batch.target_tokens();
   }
   ctx.section_times().enable(false);
@@ -154,7 +160,8 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
 
   std::printf("bench-%s  threads %d  batch %d  lengths %d-%d  params %zu  steps %d\n", name.c_str(),
-              omp_get_max_threads(), bench.batch_size, min_len, max_len, model.params().parameter_count(), steps);
+              omp_get_max_threads(), bench.batch_size, min_len, max_len,
+              model.params().parameter_count(), steps);
   std::printf("  step ms            min %8.2f  median %8.2f\n", best, med);
   std::printf("  target tokens/s    max %8.0f  median %8.0f   (%.0f target tokens/step)\n",
               tokens_per_step / best * 1e3, tokens_per_step / med * 1e3, tokens_per_step);
@@ -164,14 +171,18 @@ int main(int argc, char** argv) {
     std::printf("    %-14s %8.2f\n", section.c_str(), seconds * 1e3 / steps);
     sections += seconds * 1e3 / steps;
   }
-  std::printf("    %-14s %8.2f\n", "(other)", std::accumulate(step_ms.begin(), step_ms.end(), 0.0) / steps - sections);
+  std::printf("    %-14s %8.2f\n", "(other)",
+              std::accumulate(step_ms.begin(), step_ms.end(), 0.0) / steps - sections);
   std::printf("  oneDNN primitive time per step (verbose exec timings):\n");
   for (const auto& [kind, ms] : primitives)
     if (kind != "~total") std::printf("    %-40s %8.2f\n", kind.c_str(), ms);
   const double primitive_sum = primitives.count("~total") ? primitives.at("~total") : 0.0;
-  std::printf("  primitive sum      %8.2f ms  -> bound %8.0f tokens/s\n", primitive_sum, tokens_per_step / primitive_sum * 1e3);
-  std::printf("  step / primitive sum   min %.3f  median %.3f\n", best / primitive_sum, med / primitive_sum);
+  std::printf("  primitive sum      %8.2f ms  -> bound %8.0f tokens/s\n", primitive_sum,
+              tokens_per_step / primitive_sum * 1e3);
+  std::printf("  step / primitive sum   min %.3f  median %.3f\n", best / primitive_sum,
+              med / primitive_sum);
   std::printf("  peak RSS           %8.1f MiB\n", usage.ru_maxrss / 1024.0);
-  std::printf("  machine sgemm 2048^3: %.0f GFLOP/s at %d threads\n", sgemm_gflops(), omp_get_max_threads());
+  std::printf("  machine sgemm 2048^3: %.0f GFLOP/s at %d threads\n", sgemm_gflops(),
+              omp_get_max_threads());
   return 0;
 }
