@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <vector>
 
@@ -32,5 +33,18 @@ struct CacheLineAllocator {
 
 template <typename T>
 using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
+
+// Scratch buffers are resized per batch (keeping their capacity) and handed out as pointers.
+template <typename T>
+T* resized(AlignedVector<T>& buffer, int64_t count) {
+  buffer.resize(static_cast<size_t>(count));
+  return buffer.data();
+}
+
+template <typename T>
+T* zeroed(AlignedVector<T>& buffer, int64_t count) {
+  buffer.assign(static_cast<size_t>(count), T(0));
+  return buffer.data();
+}
 
 }  // namespace tandem::ops

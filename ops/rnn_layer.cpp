@@ -31,6 +31,24 @@ struct RnnDescs {
       dst_iter, dst_iter_c;
 };
 
+// GRU and LBR-GRU take the same arguments.
+template <typename Forward, typename Backward>
+void make_gru_pds(dnnl::prop_kind prop, bool training, const RnnDescs& f, const RnnDescs& b,
+                  const dnnl::engine& engine, dnnl::primitive_desc& forward_pd,
+                  dnnl::primitive_desc& backward_pd) {
+  typename Forward::primitive_desc fpd(
+      {prop, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter, f.bias,
+       f.dst_layer, f.dst_iter},
+      engine);
+  forward_pd = fpd;
+  if (training)
+    backward_pd = typename Backward::primitive_desc(
+        {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.weights_layer,
+         b.weights_iter, b.bias, b.dst_layer, b.dst_iter, f.src_layer, f.src_iter, f.weights_layer,
+         f.weights_iter, f.bias, f.dst_layer, f.dst_iter},
+        engine, fpd);
+}
+
 // Builds the forward (and, for training, backward) primitive descriptors of `cell`.
 void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& bwd_weights_any,
               const dnnl::engine& engine, dnnl::primitive_desc& forward_pd,
@@ -69,34 +87,14 @@ void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& b
                                                           engine, fpd);
       return;
     }
-    case CellKind::kGru: {
-      dnnl::gru_forward::primitive_desc fpd(
-          {prop, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter, f.bias,
-           f.dst_layer, f.dst_iter},
-          engine);
-      forward_pd = fpd;
-      if (training)
-        backward_pd = dnnl::gru_backward::primitive_desc(
-            {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.weights_layer,
-             b.weights_iter, b.bias, b.dst_layer, b.dst_iter, f.src_layer, f.src_iter,
-             f.weights_layer, f.weights_iter, f.bias, f.dst_layer, f.dst_iter},
-            engine, fpd);
+    case CellKind::kGru:
+      make_gru_pds<dnnl::gru_forward, dnnl::gru_backward>(prop, training, f, b, engine, forward_pd,
+                                                          backward_pd);
       return;
-    }
-    case CellKind::kLbrGru: {
-      dnnl::lbr_gru_forward::primitive_desc fpd(
-          {prop, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter, f.bias,
-           f.dst_layer, f.dst_iter},
-          engine);
-      forward_pd = fpd;
-      if (training)
-        backward_pd = dnnl::lbr_gru_backward::primitive_desc(
-            {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.weights_layer,
-             b.weights_iter, b.bias, b.dst_layer, b.dst_iter, f.src_layer, f.src_iter,
-             f.weights_layer, f.weights_iter, f.bias, f.dst_layer, f.dst_iter},
-            engine, fpd);
+    case CellKind::kLbrGru:
+      make_gru_pds<dnnl::lbr_gru_forward, dnnl::lbr_gru_backward>(prop, training, f, b, engine,
+                                                                  forward_pd, backward_pd);
       return;
-    }
     case CellKind::kVanillaTanh: {
       const auto tanh = dnnl::algorithm::eltwise_tanh;
       dnnl::vanilla_rnn_forward::primitive_desc fpd(

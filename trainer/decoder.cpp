@@ -21,18 +21,6 @@ uint64_t site_key(uint64_t noise_key, uint64_t site, int64_t chunk) {
   return ops::combine_keys(ops::combine_keys(noise_key, site), static_cast<uint64_t>(chunk));
 }
 
-template <typename Vector>
-float* sized(Vector& buffer, int64_t count) {
-  buffer.resize(static_cast<size_t>(count));
-  return buffer.data();
-}
-
-template <typename Vector>
-float* zeroed(Vector& buffer, int64_t count) {
-  buffer.assign(static_cast<size_t>(count), 0.0f);
-  return buffer.data();
-}
-
 int32_t argmax(const float* row, int64_t count) {
   return static_cast<int32_t>(std::max_element(row, row + count) - row);
 }
@@ -74,21 +62,21 @@ void Decoder::initial_states(const Encoder& encoder, bool training) {
   const int chunks = step_by_step_ ? static_cast<int>(steps_) : 1;
   for (int l = 0; l < config_.decoder_layers; ++l) {
     Layer& layer = layers_[static_cast<size_t>(l)];
-    float* h0 = sized(layer.states_h, (chunks + 1) * N * H);
-    float* c0 = zeroed(layer.states_c, (chunks + 1) * N * H);
+    float* h0 = ops::resized(layer.states_h, (chunks + 1) * N * H);
+    float* c0 = ops::zeroed(layer.states_c, (chunks + 1) * N * H);
     if (config_.decoder_init == DecoderInit::kFinalState) {
       std::memcpy(h0, encoder.final_h(l), sizeof(float) * N * H);
       if (ops::has_cell_state(config_.cell))
         std::memcpy(c0, encoder.final_c(l), sizeof(float) * N * H);
     }
     if (training) {
-      zeroed(layer.diff_state_h, N * H);
-      zeroed(layer.diff_state_c, N * H);
+      ops::zeroed(layer.diff_state_h, N * H);
+      ops::zeroed(layer.diff_state_c, N * H);
     }
   }
   if (config_.decoder_init == DecoderInit::kBridge) {
     // Masked mean of the encoder outputs over each sequence's real steps.
-    float* mean = zeroed(encoder_mean_, N * H);
+    float* mean = ops::zeroed(encoder_mean_, N * H);
     for (int64_t n = 0; n < N; ++n) {
       const float scale = 1.0f / static_cast<float>(source_lengths_[n]);
       for (int64_t s = 0; s < source_lengths_[n]; ++s) {
@@ -96,7 +84,7 @@ void Decoder::initial_states(const Encoder& encoder, bool training) {
         for (int64_t h = 0; h < H; ++h) mean[n * H + h] += scale * row[h];
       }
     }
-    float* out = sized(bridge_out_, config_.decoder_layers * N * H);
+    float* out = ops::resized(bridge_out_, config_.decoder_layers * N * H);
     for (int l = 0; l < config_.decoder_layers; ++l) {
       bridges_[static_cast<size_t>(l)]->forward(mean, N, out + l * N * H);
       std::memcpy(layers_[static_cast<size_t>(l)].states_h.data(), out + l * N * H,
@@ -167,38 +155,45 @@ void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, i
                          config_.dropout, site_key(noise_key_, kAttentionalSite, chunk));
 }
 
-ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
-                              const int32_t* target_output, int64_t steps, int64_t batch,
-                              bool training, uint64_t noise_key) {
+void Decoder::begin_batch(const Encoder& encoder, int64_t steps, int64_t batch, bool training,
+                          bool step_by_step) {
   steps_ = steps;
   batch_ = batch;
+  step_by_step_ = step_by_step;
   source_steps_ = encoder.steps();
   source_lengths_ = encoder.lengths();
   encoder_outputs_ = encoder.outputs();
   encoder_top_final_h_ = encoder.final_h(encoder.layer_count() - 1);
-  target_output_ = target_output;
-  noise_key_ = noise_key;
-  step_by_step_ = config_.input_feeding || (training && config_.teacher_forcing_ratio < 1.0f);
-  const int64_t T = steps, N = batch, E = config_.embedding_size, H = config_.hidden_size;
-  const int64_t V = config_.tgt_vocab_size;
-
-  tokens_.assign(target_input, target_input + T * N);
-  sized(embedded_, T * N * E);
-  if (training && config_.dropout > 0.0f) {
-    sized(dropped_embedded_, T * N * E);
-    sized(dropped_attentional_, T * N * H);
+  const int64_t rows = steps * batch, E = config_.embedding_size, H = config_.hidden_size;
+  const bool drop = training && config_.dropout > 0.0f;
+  ops::resized(embedded_, rows * E);
+  if (drop) {
+    ops::resized(dropped_embedded_, rows * E);
+    ops::resized(dropped_attentional_, rows * H);
   }
-  if (config_.input_feeding) sized(rnn_input_, T * N * (E + H));
-  zeroed(initial_feed_, N * H);
+  if (config_.input_feeding) ops::resized(rnn_input_, rows * (E + H));
+  ops::zeroed(initial_feed_, batch * H);
   for (Layer& layer : layers_) {
     layer.tape.clear();
-    sized(layer.output, T * N * H);
-    if (training && config_.dropout > 0.0f) sized(layer.dropped_output, T * N * H);
+    ops::resized(layer.output, rows * H);
+    if (drop) ops::resized(layer.dropped_output, rows * H);
   }
-  sized(context_, T * N * H);
-  sized(concatenated_, T * N * 2 * H);
-  sized(attentional_out_, T * N * H);
-  sized(probabilities_, T * N * V);
+  ops::resized(context_, rows * H);
+  ops::resized(concatenated_, rows * 2 * H);
+  ops::resized(attentional_out_, rows * H);
+}
+
+ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
+                              const int32_t* target_output, int64_t steps, int64_t batch,
+                              bool training, uint64_t noise_key) {
+  begin_batch(encoder, steps, batch, training,
+              config_.input_feeding || (training && config_.teacher_forcing_ratio < 1.0f));
+  target_output_ = target_output;
+  noise_key_ = noise_key;
+  const int64_t T = steps, N = batch, H = config_.hidden_size;
+  const int64_t V = config_.tgt_vocab_size;
+  tokens_.assign(target_input, target_input + T * N);
+  ops::resized(probabilities_, T * N * V);
   initial_states(encoder, training);
   attention_tape_.clear();
   if (attention_) attention_->set_keys(encoder_outputs_, source_steps_, N, source_lengths_);
@@ -262,7 +257,7 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   ops::copy_from_columns(diff_concatenated, rows, 2 * H, 0, H, diff_context, false);
   ops::copy_from_columns(diff_concatenated, rows, 2 * H, H, H, diff_top, false);
   if (attention_) {
-    float* diff_from_attention = sized(diff_scratch_, rows * H);
+    float* diff_from_attention = ops::resized(diff_scratch_, rows * H);
     attention_->backward(attention_tape_, diff_context, diff_from_attention,
                          encoder.diff_outputs());
     for (int64_t i = 0; i < rows * H; ++i) diff_top[i] += diff_from_attention[i];
@@ -325,7 +320,7 @@ void Decoder::backward_initial_states(Encoder& encoder) {
     }
     return;
   }
-  float* diff_mean = sized(diff_mean_, N * H);
+  float* diff_mean = ops::resized(diff_mean_, N * H);
   for (int l = 0; l < config_.decoder_layers; ++l)
     bridges_[static_cast<size_t>(l)]->backward(
         encoder_mean_.data(), bridge_out_.data() + l * N * H,
@@ -342,16 +337,16 @@ void Decoder::backward_initial_states(Encoder& encoder) {
 
 void Decoder::backward(Encoder& encoder, float loss_scale) {
   const int64_t T = steps_, N = batch_, E = config_.embedding_size, H = config_.hidden_size;
-  sized(diff_dropped_attentional_, T * N * H);
-  zeroed(diff_attentional_, T * N * H);
-  sized(diff_concatenated_, T * N * 2 * H);
-  sized(diff_context_, T * N * H);
-  sized(diff_queries_, T * N * H);
-  sized(diff_rnn_input_, T * N * input_size());
-  sized(diff_embedded_, T * N * E);
+  ops::resized(diff_dropped_attentional_, T * N * H);
+  ops::zeroed(diff_attentional_, T * N * H);
+  ops::resized(diff_concatenated_, T * N * 2 * H);
+  ops::resized(diff_context_, T * N * H);
+  ops::resized(diff_queries_, T * N * H);
+  ops::resized(diff_rnn_input_, T * N * input_size());
+  ops::resized(diff_embedded_, T * N * E);
   for (Layer& layer : layers_) {
-    sized(layer.diff_output, T * N * H);
-    sized(layer.diff_input, T * N * H);
+    ops::resized(layer.diff_output, T * N * H);
+    ops::resized(layer.diff_input, T * N * H);
   }
   const int64_t chunks = step_by_step_ ? T : 1;
   for (int64_t c = chunks - 1; c >= 0; --c)
@@ -363,21 +358,7 @@ void Decoder::backward(Encoder& encoder, float loss_scale) {
 }
 
 void Decoder::start(const Encoder& encoder, int64_t batch) {
-  const int64_t E = config_.embedding_size, H = config_.hidden_size;
-  steps_ = 1;
-  batch_ = batch;
-  step_by_step_ = true;
-  source_steps_ = encoder.steps();
-  source_lengths_ = encoder.lengths();
-  encoder_outputs_ = encoder.outputs();
-  encoder_top_final_h_ = encoder.final_h(encoder.layer_count() - 1);
-  sized(embedded_, batch * E);
-  if (config_.input_feeding) sized(rnn_input_, batch * (E + H));
-  zeroed(initial_feed_, batch * H);
-  for (Layer& layer : layers_) sized(layer.output, batch * H);
-  sized(context_, batch * H);
-  sized(concatenated_, batch * 2 * H);
-  sized(attentional_out_, batch * H);
+  begin_batch(encoder, 1, batch, false, true);
   initial_states(encoder, false);
   if (attention_) attention_->set_keys(encoder_outputs_, source_steps_, batch, source_lengths_);
 }

@@ -55,6 +55,9 @@ class Decoder {
     ops::AlignedVector<float> diff_output, diff_input, diff_state_h, diff_state_c;
   };
 
+  // Records the encoder's results and sizes the per-batch buffers for `steps` x `batch` rows.
+  void begin_batch(const Encoder& encoder, int64_t steps, int64_t batch, bool training,
+                   bool step_by_step);
   void initial_states(const Encoder& encoder, bool training);
   void run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk, bool training);
   void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,

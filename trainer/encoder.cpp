@@ -14,18 +14,6 @@ namespace {
 constexpr uint64_t kEmbeddingSite = 1;
 constexpr uint64_t kFirstLayerSite = 16;
 
-template <typename Vector>
-float* sized(Vector& buffer, int64_t count) {
-  buffer.resize(static_cast<size_t>(count));
-  return buffer.data();
-}
-
-template <typename Vector>
-float* zeroed(Vector& buffer, int64_t count) {
-  buffer.assign(static_cast<size_t>(count), 0.0f);
-  return buffer.data();
-}
-
 }  // namespace
 
 Encoder::Encoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfig& config)
@@ -60,13 +48,14 @@ void Encoder::forward(const int32_t* source, int64_t steps, int64_t batch, const
   noise_key_ = noise_key;
   const int64_t E = config_.embedding_size, H = config_.hidden_size;
   const bool drop = training && config_.dropout > 0.0f;
-  const float* input = sized(embedded_, steps * batch * E);
+  const float* input = ops::resized(embedded_, steps * batch * E);
   {
     ops::ScopedSection timer(ctx_.section_times(), "embedding");
     embedding_.forward(source, steps * batch, embedded_.data(), E);
     if (drop) {
-      ops::dropout_forward(input, sized(dropped_embedded_, steps * batch * E), steps * batch * E,
-                           config_.dropout, ops::combine_keys(noise_key, kEmbeddingSite));
+      ops::dropout_forward(input, ops::resized(dropped_embedded_, steps * batch * E),
+                           steps * batch * E, config_.dropout,
+                           ops::combine_keys(noise_key, kEmbeddingSite));
       input = dropped_embedded_.data();
     }
   }
@@ -78,10 +67,10 @@ void Encoder::forward(const int32_t* source, int64_t steps, int64_t batch, const
   }
   top_output_ = input;
   if (training) {
-    zeroed(diff_top_output_, steps * batch * H);
+    ops::zeroed(diff_top_output_, steps * batch * H);
     for (Layer& layer : layers_) {
-      zeroed(layer.diff_final_h, batch * H);
-      zeroed(layer.diff_final_c, batch * H);
+      ops::zeroed(layer.diff_final_h, batch * H);
+      ops::zeroed(layer.diff_final_c, batch * H);
     }
   }
 }
@@ -90,29 +79,29 @@ void Encoder::forward_layer(Layer& layer, int index, const float* input, int inp
                             bool training) {
   const int64_t S = steps_, N = batch_, H = config_.hidden_size;
   const bool lstm = ops::has_cell_state(config_.cell);
-  float* output = sized(layer.output, S * N * H);
-  float* final_h = zeroed(layer.final_h, N * H);
-  float* final_c = zeroed(layer.final_c, N * H);
+  float* output = ops::resized(layer.output, S * N * H);
+  float* final_h = ops::zeroed(layer.final_h, N * H);
+  float* final_c = ops::zeroed(layer.final_c, N * H);
   if (!layer.backward_rnn) {
     layer.forward_tape.clear();
     layer.forward_rnn->forward(input, S, N, lengths_, nullptr, nullptr, output, final_h,
                                lstm ? final_c : nullptr, training ? &layer.forward_tape : nullptr);
   } else {
     const int64_t Hd = H / 2;
-    float* direction_h = sized(layer.direction_h, 2 * N * Hd);
-    float* direction_c = zeroed(layer.direction_c, 2 * N * Hd);
+    float* direction_h = ops::resized(layer.direction_h, 2 * N * Hd);
+    float* direction_c = ops::zeroed(layer.direction_c, 2 * N * Hd);
     layer.forward_tape.clear();
     layer.backward_tape.clear();
     layer.forward_rnn->forward(
-        input, S, N, lengths_, nullptr, nullptr, sized(layer.forward_out, S * N * Hd), direction_h,
-        lstm ? direction_c : nullptr, training ? &layer.forward_tape : nullptr);
+        input, S, N, lengths_, nullptr, nullptr, ops::resized(layer.forward_out, S * N * Hd),
+        direction_h, lstm ? direction_c : nullptr, training ? &layer.forward_tape : nullptr);
     ops::reverse_sequences(input, S, N, input_size, lengths_,
-                           sized(layer.reversed_input, S * N * input_size));
+                           ops::resized(layer.reversed_input, S * N * input_size));
     layer.backward_rnn->forward(layer.reversed_input.data(), S, N, lengths_, nullptr, nullptr,
-                                sized(layer.reversed_out, S * N * Hd), direction_h + N * Hd,
+                                ops::resized(layer.reversed_out, S * N * Hd), direction_h + N * Hd,
                                 lstm ? direction_c + N * Hd : nullptr,
                                 training ? &layer.backward_tape : nullptr);
-    float* realigned = sized(layer.scratch, S * N * Hd);
+    float* realigned = ops::resized(layer.scratch, S * N * Hd);
     ops::reverse_sequences(layer.reversed_out.data(), S, N, Hd, lengths_, realigned);
     ops::copy_into_columns(layer.forward_out.data(), S * N, Hd, output, H, 0);
     ops::copy_into_columns(realigned, S * N, Hd, output, H, Hd);
@@ -123,7 +112,7 @@ void Encoder::forward_layer(Layer& layer, int index, const float* input, int inp
   }
   if (training && config_.dropout > 0.0f)
     ops::dropout_forward(
-        output, sized(layer.dropped_output, S * N * H), S * N * H, config_.dropout,
+        output, ops::resized(layer.dropped_output, S * N * H), S * N * H, config_.dropout,
         ops::combine_keys(noise_key_, kFirstLayerSite + static_cast<uint64_t>(index)));
 }
 
@@ -133,7 +122,7 @@ void Encoder::backward_layer(Layer& layer, int index, const float* diff_output, 
   const bool lstm = ops::has_cell_state(config_.cell);
   if (config_.dropout > 0.0f) {
     ops::dropout_backward(
-        diff_output, sized(layer.diff_output, S * N * H), S * N * H, config_.dropout,
+        diff_output, ops::resized(layer.diff_output, S * N * H), S * N * H, config_.dropout,
         ops::combine_keys(noise_key_, kFirstLayerSite + static_cast<uint64_t>(index)));
     diff_output = layer.diff_output.data();
   }
@@ -144,21 +133,21 @@ void Encoder::backward_layer(Layer& layer, int index, const float* diff_output, 
     return;
   }
   const int64_t Hd = H / 2;
-  float* diff_forward_out = sized(layer.diff_forward_out, S * N * Hd);
-  float* realigned = sized(layer.scratch, S * N * std::max<int64_t>(Hd, input_size));
+  float* diff_forward_out = ops::resized(layer.diff_forward_out, S * N * Hd);
+  float* realigned = ops::resized(layer.scratch, S * N * std::max<int64_t>(Hd, input_size));
   ops::copy_from_columns(diff_output, S * N, H, 0, Hd, diff_forward_out, false);
   ops::copy_from_columns(diff_output, S * N, H, Hd, Hd, realigned, false);
-  float* diff_reversed_out = sized(layer.diff_reversed_out, S * N * Hd);
+  float* diff_reversed_out = ops::resized(layer.diff_reversed_out, S * N * Hd);
   ops::reverse_sequences(realigned, S, N, Hd, lengths_, diff_reversed_out);
-  float* diff_h = sized(layer.diff_direction_h, 2 * N * Hd);
-  float* diff_c = sized(layer.diff_direction_c, 2 * N * Hd);
+  float* diff_h = ops::resized(layer.diff_direction_h, 2 * N * Hd);
+  float* diff_c = ops::resized(layer.diff_direction_c, 2 * N * Hd);
   for (int d = 0; d < 2; ++d) {
     ops::copy_from_columns(layer.diff_final_h.data(), N, H, d * Hd, Hd, diff_h + d * N * Hd, false);
     ops::copy_from_columns(layer.diff_final_c.data(), N, H, d * Hd, Hd, diff_c + d * N * Hd, false);
   }
   layer.forward_rnn->backward(layer.forward_tape, diff_forward_out, diff_h, lstm ? diff_c : nullptr,
                               diff_input, nullptr, nullptr);
-  float* diff_reversed_input = sized(layer.diff_reversed_input, S * N * input_size);
+  float* diff_reversed_input = ops::resized(layer.diff_reversed_input, S * N * input_size);
   layer.backward_rnn->backward(layer.backward_tape, diff_reversed_out, diff_h + N * Hd,
                                lstm ? diff_c + N * Hd : nullptr, diff_reversed_input, nullptr,
                                nullptr);
@@ -176,14 +165,14 @@ void Encoder::backward() {
     for (int l = config_.encoder_layers - 1; l >= 0; --l) {
       Layer& layer = layers_[static_cast<size_t>(l)];
       const int input_size = l == 0 ? config_.embedding_size : config_.hidden_size;
-      float* diff_input = sized(layer.diff_input, S * N * input_size);
+      float* diff_input = ops::resized(layer.diff_input, S * N * input_size);
       backward_layer(layer, l, diff, input_size, diff_input);
       diff = diff_input;
     }
   }
   ops::ScopedSection timer(ctx_.section_times(), "embedding");
   if (config_.dropout > 0.0f) {
-    ops::dropout_backward(diff, sized(diff_embedded_, S * N * E), S * N * E, config_.dropout,
+    ops::dropout_backward(diff, ops::resized(diff_embedded_, S * N * E), S * N * E, config_.dropout,
                           ops::combine_keys(noise_key_, kEmbeddingSite));
     diff = diff_embedded_.data();
   }
