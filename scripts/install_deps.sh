@@ -11,6 +11,8 @@ packages=(
   libboost-program-options-dev         # command lines
   googletest libgtest-dev              # tests
   nlohmann-json3-dev                   # metrics and manifests
+  libsentencepiece-dev                 # subword tokenisation
+  hdf5-tools                           # h5dump, for inspecting corpora and checkpoints
 )
 
 missing=()

@@ -1,0 +1,81 @@
+// Thin RAII layer over the HDF5 C API: one move-only handle per id kind, calls checked and
+// turned into tandem errors naming the file, and atomic file writing (temp file + fsync +
+// rename). HDF5's own error-stack printing is switched off; we print one line.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace tandem::data::h5 {
+
+// An owned hid_t with its matching close function (H5Fclose, H5Dclose, ...).
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Handle(Handle&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = -1; }
+  Handle& operator=(Handle&& other) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset();
+
+ private:
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+// Call once before using HDF5 (idempotent): silences HDF5's automatic error printing.
+void quiet_errors();
+
+// Debian's HDF5 is built without thread safety, and the loader reads on a prefetch thread while
+// the trainer may write a checkpoint: every multi-call HDF5 operation holds this lock.
+std::mutex& library_mutex();
+
+// Files. Errors name `path`: IoError when it cannot be opened/created, FormatError when it is
+// not a readable HDF5 file.
+Handle create_file(const std::string& path);  // truncates
+Handle open_file_readonly(const std::string& path);
+bool exists(hid_t location, const std::string& name);  // a link (dataset or group) by that name
+
+// 1-D datasets of int32 / int64, chunked (chunk_elements) with Fletcher-32 checksums (so a
+// flipped byte in the data is detected on read), optionally deflate-compressed (level 1-9).
+void write_int32(hid_t file, const std::string& name, const std::vector<int32_t>& values,
+                 int64_t chunk_elements, int deflate_level, const std::string& path);
+void write_int64(hid_t file, const std::string& name, const std::vector<int64_t>& values,
+                 int64_t chunk_elements, int deflate_level, const std::string& path);
+// N-D float dataset (contiguous, with Fletcher-32 when chunked is requested) for checkpoints.
+void write_float(hid_t file, const std::string& name, const float* values,
+                 const std::vector<int64_t>& shape, const std::string& path);
+
+// Reads elements [first, first + count) of a 1-D dataset into out (resized).
+// FormatError naming path and dataset if it is missing, not 1-D, too short or corrupt.
+class Dataset1D {
+ public:
+  Dataset1D(hid_t file, const std::string& name, const std::string& path);
+  int64_t size() const { return size_; }
+  void close() { dataset_.reset(); }
+  void read_int32(int64_t first, int64_t count, std::vector<int32_t>& out) const;
+  void read_int64(int64_t first, int64_t count, std::vector<int64_t>& out) const;
+
+ private:
+  void read(int64_t first, int64_t count, hid_t memory_type, void* out) const;
+  Handle dataset_;
+  std::string name_, path_;
+  int64_t size_ = 0;
+};
+
+// Attributes on the root group (or any object).
+void set_attribute(hid_t object, const std::string& name, int64_t value, const std::string& path);
+void set_attribute(hid_t object, const std::string& name, const std::string& value, const std::string& path);
+int64_t get_int_attribute(hid_t object, const std::string& name, const std::string& path);
+std::string get_string_attribute(hid_t object, const std::string& name, const std::string& path);
+
+}  // namespace tandem::data::h5
