@@ -29,13 +29,16 @@ void fsync_path(const std::string& path, bool directory) {
 
 }  // namespace
 
-std::string temporary_path(const std::string& path) { return path + ".tmp"; }
+std::string temporary_path(const std::string& path) {
+  return path + ".tmp";
+}
 
 void commit_file(const std::string& path) {
   const std::string temporary = temporary_path(path);
   try {
     fsync_path(temporary, false);
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) io_error(path, "cannot rename the temporary file into place");
+    if (std::rename(temporary.c_str(), path.c_str()) != 0)
+      io_error(path, "cannot rename the temporary file into place");
   } catch (...) {
     std::remove(temporary.c_str());
     throw;

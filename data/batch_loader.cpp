@@ -40,15 +40,18 @@ std::vector<int64_t> keyed_permutation(int64_t n, uint64_t key) {
   return order;
 }
 
-BatchLoader::BatchLoader(const Corpus& corpus, const std::string& split, const LoaderOptions& options)
+BatchLoader::BatchLoader(const Corpus& corpus, const std::string& split,
+                         const LoaderOptions& options)
     : corpus_(corpus), split_(split), options_(options) {
   require_config(options.batch_tokens > 0 || options.batch_size > 0, "batch-tokens",
                  "set a token budget (--batch-tokens) or a sentence count (--batch-size)");
-  require_config(options.batch_tokens >= 0 && options.batch_size >= 0, "batch-size", "must not be negative");
+  require_config(options.batch_tokens >= 0 && options.batch_size >= 0, "batch-size",
+                 "must not be negative");
   require_config(options.pool >= 1, "pool", "must be at least 1");
   require_config(options.chunk >= 1, "chunk", "must be at least 1");
   require_config(options.ranks >= 1 && options.rank >= 0 && options.rank < options.ranks, "rank",
-                 "rank " + std::to_string(options.rank) + " is not in [0, " + std::to_string(options.ranks) + ")");
+                 "rank " + std::to_string(options.rank) + " is not in [0, " +
+                     std::to_string(options.ranks) + ")");
   const auto found = corpus.manifest().splits.find(split);
   if (found != corpus.manifest().splits.end()) shards_ = found->second;
   int64_t examples = 0, longest_mean = 1;
@@ -59,9 +62,11 @@ BatchLoader::BatchLoader(const Corpus& corpus, const std::string& split, const L
     target_tokens += shard.target_tokens;
   }
   if (examples > 0)
-    longest_mean = std::max<int64_t>(1, std::max(source_tokens, target_tokens + examples) / examples);
-  const int64_t per_batch =
-      options.batch_tokens > 0 ? std::max<int64_t>(1, options.batch_tokens / longest_mean) : options.batch_size;
+    longest_mean =
+        std::max<int64_t>(1, std::max(source_tokens, target_tokens + examples) / examples);
+  const int64_t per_batch = options.batch_tokens > 0
+                                ? std::max<int64_t>(1, options.batch_tokens / longest_mean)
+                                : options.batch_size;
   window_examples_ = per_batch * options.pool;
   chunks_per_window_ = std::max<int64_t>(1, (window_examples_ + options.chunk - 1) / options.chunk);
   seek({0, 0, 0});
@@ -80,18 +85,21 @@ void BatchLoader::plan_epoch(int64_t epoch) {
   const uint64_t epoch_key = ops::combine_keys(options_.seed, static_cast<uint64_t>(epoch));
   shard_order_.clear();
   if (options_.shuffle) {
-    for (int64_t i : keyed_permutation(shard_count, epoch_key)) shard_order_.push_back(static_cast<size_t>(i));
+    for (int64_t i : keyed_permutation(shard_count, epoch_key))
+      shard_order_.push_back(static_cast<size_t>(i));
   } else {
     for (size_t i = 0; i < shards_.size(); ++i) shard_order_.push_back(i);
   }
   order_starts_.assign(1, 0);
-  for (size_t index : shard_order_) order_starts_.push_back(order_starts_.back() + shards_[index].examples);
+  for (size_t index : shard_order_)
+    order_starts_.push_back(order_starts_.back() + shards_[index].examples);
   const int64_t total = order_starts_.back(), P = options_.ranks, r = options_.rank;
   rank_begin_ = total * r / P;
   rank_end_ = total * (r + 1) / P;
   const int64_t chunks = (rank_end_ - rank_begin_ + options_.chunk - 1) / options_.chunk;
   if (options_.shuffle) {
-    const uint64_t rank_key = ops::combine_keys(ops::combine_keys(epoch_key, static_cast<uint64_t>(P)), static_cast<uint64_t>(r));
+    const uint64_t rank_key = ops::combine_keys(
+        ops::combine_keys(epoch_key, static_cast<uint64_t>(P)), static_cast<uint64_t>(r));
     chunk_order_ = keyed_permutation(chunks, rank_key);
   } else {
     chunk_order_.resize(static_cast<size_t>(chunks));
@@ -105,7 +113,8 @@ const ShardReader& BatchLoader::shard(size_t index) {
   auto found = readers_.find(index);
   if (found == readers_.end()) {
     if (readers_.size() >= 4) readers_.erase(readers_.begin());  // keep a few open
-    found = readers_.emplace(index, std::make_unique<ShardReader>(corpus_, split_, shards_[index])).first;
+    found = readers_.emplace(index, std::make_unique<ShardReader>(corpus_, split_, shards_[index]))
+                .first;
     shards_opened_.insert(index);
   }
   return *found->second;
@@ -114,8 +123,9 @@ const ShardReader& BatchLoader::shard(size_t index) {
 // Reads global positions [begin, end) of the planned epoch's order.
 void BatchLoader::read_range(int64_t begin, int64_t end, std::vector<Example>& out) {
   while (begin < end) {
-    const auto position = static_cast<size_t>(
-        std::upper_bound(order_starts_.begin(), order_starts_.end(), begin) - order_starts_.begin() - 1);
+    const auto position =
+        static_cast<size_t>(std::upper_bound(order_starts_.begin(), order_starts_.end(), begin) -
+                            order_starts_.begin() - 1);
     const int64_t shard_end = order_starts_[position + 1];
     const int64_t count = std::min(end, shard_end) - begin;
     shard(shard_order_[position]).read(begin - order_starts_[position], count, out);
@@ -126,7 +136,8 @@ void BatchLoader::read_range(int64_t begin, int64_t end, std::vector<Example>& o
 BatchLoader::Window BatchLoader::build_window(int64_t epoch, int64_t window) {
   std::vector<Example> examples;
   const int64_t first_chunk = window * chunks_per_window_;
-  const int64_t last_chunk = std::min<int64_t>(first_chunk + chunks_per_window_, static_cast<int64_t>(chunk_order_.size()));
+  const int64_t last_chunk = std::min<int64_t>(first_chunk + chunks_per_window_,
+                                               static_cast<int64_t>(chunk_order_.size()));
   for (int64_t c = first_chunk; c < last_chunk; ++c) {
     const int64_t begin = rank_begin_ + chunk_order_[static_cast<size_t>(c)] * options_.chunk;
     read_range(begin, std::min(begin + options_.chunk, rank_end_), examples);
@@ -136,7 +147,8 @@ BatchLoader::Window BatchLoader::build_window(int64_t epoch, int64_t window) {
   std::stable_sort(by_length.begin(), by_length.end(), [&](size_t a, size_t b) {
     const Example& x = examples[a];
     const Example& y = examples[b];
-    return x.source.size() != y.source.size() ? x.source.size() < y.source.size() : x.target.size() < y.target.size();
+    return x.source.size() != y.source.size() ? x.source.size() < y.source.size()
+                                              : x.target.size() < y.target.size();
   });
 
   Window result;
@@ -154,9 +166,11 @@ BatchLoader::Window BatchLoader::build_window(int64_t epoch, int64_t window) {
     const auto source_steps = static_cast<int64_t>(example.source.size());
     const auto target_steps = static_cast<int64_t>(example.target.size()) + 1;  // <bos>/<eos>
     const auto rows = static_cast<int64_t>(sources.size()) + 1;
-    const bool full = options_.batch_tokens > 0
-                          ? rows * std::max({longest_source, longest_target, source_steps, target_steps}) > options_.batch_tokens
-                          : rows > options_.batch_size;
+    const bool full =
+        options_.batch_tokens > 0
+            ? rows * std::max({longest_source, longest_target, source_steps, target_steps}) >
+                  options_.batch_tokens
+            : rows > options_.batch_size;
     if (full) close_batch();
     longest_source = std::max(longest_source, source_steps);
     longest_target = std::max(longest_target, target_steps);
@@ -166,11 +180,13 @@ BatchLoader::Window BatchLoader::build_window(int64_t epoch, int64_t window) {
   close_batch();
   if (options_.shuffle) {
     const uint64_t key = ops::combine_keys(
-        ops::combine_keys(ops::combine_keys(ops::combine_keys(options_.seed, static_cast<uint64_t>(epoch)),
-                                            static_cast<uint64_t>(options_.ranks)),
-                          static_cast<uint64_t>(options_.rank)),
+        ops::combine_keys(
+            ops::combine_keys(ops::combine_keys(options_.seed, static_cast<uint64_t>(epoch)),
+                              static_cast<uint64_t>(options_.ranks)),
+            static_cast<uint64_t>(options_.rank)),
         ops::combine_keys(0x77696E646F77ull, static_cast<uint64_t>(window)));
-    const std::vector<int64_t> order = keyed_permutation(static_cast<int64_t>(result.batches.size()), key);
+    const std::vector<int64_t> order =
+        keyed_permutation(static_cast<int64_t>(result.batches.size()), key);
     std::vector<Batch> shuffled;
     for (int64_t i : order) shuffled.push_back(std::move(result.batches[static_cast<size_t>(i)]));
     result.batches = std::move(shuffled);
@@ -187,7 +203,8 @@ void BatchLoader::wait_for_prefetch() {
 void BatchLoader::launch_prefetch(int64_t window) {
   if (!options_.prefetch || window >= windows_) return;
   const int64_t epoch = cursor_.epoch;
-  prefetched_ = std::async(std::launch::async, [this, epoch, window] { return build_window(epoch, window); });
+  prefetched_ =
+      std::async(std::launch::async, [this, epoch, window] { return build_window(epoch, window); });
   prefetched_window_ = window;
 }
 
@@ -198,7 +215,8 @@ void BatchLoader::seek(const LoaderCursor& cursor) {
   plan_epoch(cursor.epoch);
   if (cursor.window > windows_ || (cursor.window == windows_ && cursor.batch > 0))
     throw ConfigError("cursor: window " + std::to_string(cursor.window) + " is past this rank's " +
-                      std::to_string(windows_) + " windows of epoch " + std::to_string(cursor.epoch) +
+                      std::to_string(windows_) + " windows of epoch " +
+                      std::to_string(cursor.epoch) +
                       " (was the cursor made with another rank count or corpus?)");
   cursor_ = cursor;
   current_window_ = -1;
@@ -208,8 +226,8 @@ void BatchLoader::seek(const LoaderCursor& cursor) {
   current_window_ = cursor.window;
   const auto size = static_cast<int64_t>(current_.batches.size());
   if (cursor.batch > size)
-    throw ConfigError("cursor: batch " + std::to_string(cursor.batch) + " is past the " + std::to_string(size) +
-                      " batches of window " + std::to_string(cursor.window));
+    throw ConfigError("cursor: batch " + std::to_string(cursor.batch) + " is past the " +
+                      std::to_string(size) + " batches of window " + std::to_string(cursor.window));
   if (cursor.batch == size) cursor_ = {cursor.epoch, cursor.window + 1, 0};
   launch_prefetch(current_window_ + 1);
 }
@@ -233,8 +251,9 @@ std::optional<Batch> BatchLoader::next() {
       continue;
     }
     Batch batch = std::move(current_.batches[static_cast<size_t>(cursor_.batch)]);
-    cursor_ = cursor_.batch + 1 == size ? LoaderCursor{cursor_.epoch, cursor_.window + 1, 0}
-                                        : LoaderCursor{cursor_.epoch, cursor_.window, cursor_.batch + 1};
+    cursor_ = cursor_.batch + 1 == size
+                  ? LoaderCursor{cursor_.epoch, cursor_.window + 1, 0}
+                  : LoaderCursor{cursor_.epoch, cursor_.window, cursor_.batch + 1};
     last_padding_.real_tokens = 0;
     for (int32_t length : batch.source_lengths) last_padding_.real_tokens += length;
     last_padding_.real_tokens += batch.target_tokens();

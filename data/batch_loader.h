@@ -19,12 +19,13 @@
 namespace tandem::data {
 
 struct LoaderOptions {
-  int64_t batch_tokens = 0;  // token budget per batch: N x (longer padded side) <= budget; 0: use batch_size
-  int batch_size = 0;        // sentences per batch when batch_tokens == 0
-  int pool = 20;             // batches per bucketing window (maxi-batch)
-  int chunk = 64;            // examples read contiguously; chunk order is shuffled per epoch
-  bool shuffle = true;       // false: corpus order, batches sorted by length (validation)
-  bool prefetch = true;      // prepare the next window on a background thread
+  int64_t batch_tokens =
+      0;  // token budget per batch: N x (longer padded side) <= budget; 0: use batch_size
+  int batch_size = 0;    // sentences per batch when batch_tokens == 0
+  int pool = 20;         // batches per bucketing window (maxi-batch)
+  int chunk = 64;        // examples read contiguously; chunk order is shuffled per epoch
+  bool shuffle = true;   // false: corpus order, batches sorted by length (validation)
+  bool prefetch = true;  // prepare the next window on a background thread
   uint64_t seed = 1;
   int rank = 0, ranks = 1;
 };
@@ -42,7 +43,9 @@ struct LoaderCursor {
 struct PaddingStats {
   int64_t real_tokens = 0;    // source tokens + target tokens incl. <bos>/<eos> position
   int64_t padded_tokens = 0;  // N x S + N x T
-  double efficiency() const { return padded_tokens ? static_cast<double>(real_tokens) / padded_tokens : 1.0; }
+  double efficiency() const {
+    return padded_tokens ? static_cast<double>(real_tokens) / padded_tokens : 1.0;
+  }
 };
 
 class BatchLoader {
@@ -54,7 +57,8 @@ class BatchLoader {
   BatchLoader& operator=(const BatchLoader&) = delete;
 
   // The next batch of this rank's share of the epoch; nullopt once it is used up (then
-  // start_epoch(epoch + 1)). Errors from the prefetch thread (a corrupt shard...) are rethrown here.
+  // start_epoch(epoch + 1)). Errors from the prefetch thread (a corrupt shard...) are rethrown
+  // here.
   std::optional<Batch> next();
 
   // Positions the loader so that next() returns the batch at `cursor`. Reads one window.
@@ -64,7 +68,7 @@ class BatchLoader {
 
   int64_t epoch_examples() const { return rank_end_ - rank_begin_; }  // this rank's share
   int64_t windows_per_epoch() const { return windows_; }
-  const PaddingStats& padding() const { return padding_; }        // over all batches returned
+  const PaddingStats& padding() const { return padding_; }            // over all batches returned
   const PaddingStats& last_padding() const { return last_padding_; }  // of the last batch
   // Indices (into the split's shard list) of every shard this loader has opened.
   const std::set<size_t>& shards_opened() const { return shards_opened_; }

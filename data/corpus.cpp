@@ -68,18 +68,20 @@ Manifest Manifest::parse(const std::string& text, const std::string& path) {
   Manifest manifest;
   try {
     const json j = json::parse(text);
-    if (j.value("format", "") != "tandem-corpus") throw FormatError(path + ": not a tandem corpus manifest");
+    if (j.value("format", "") != "tandem-corpus")
+      throw FormatError(path + ": not a tandem corpus manifest");
     manifest.format_version = j.at("format_version").get<int64_t>();
     if (manifest.format_version != kCorpusFormatVersion)
-      throw FormatError(path + ": corpus format version " + std::to_string(manifest.format_version) +
-                        ", this tandem reads version " + std::to_string(kCorpusFormatVersion));
+      throw FormatError(path + ": corpus format version " +
+                        std::to_string(manifest.format_version) + ", this tandem reads version " +
+                        std::to_string(kCorpusFormatVersion));
     manifest.source = side_from_json(j.at("source"));
     manifest.target = side_from_json(j.at("target"));
     for (const auto& [split, list] : j.at("splits").items())
       for (const json& shard : list)
-        manifest.splits[split].push_back({shard.at("file").get<std::string>(), shard.at("examples").get<int64_t>(),
-                                          shard.at("source_tokens").get<int64_t>(),
-                                          shard.at("target_tokens").get<int64_t>()});
+        manifest.splits[split].push_back(
+            {shard.at("file").get<std::string>(), shard.at("examples").get<int64_t>(),
+             shard.at("source_tokens").get<int64_t>(), shard.at("target_tokens").get<int64_t>()});
     manifest.summary_json = j.contains("summary") ? j.at("summary").dump() : "{}";
   } catch (const json::exception& error) {
     throw FormatError(path + ": malformed manifest (" + std::string(error.what()) + ")");
@@ -90,22 +92,27 @@ Manifest Manifest::parse(const std::string& text, const std::string& path) {
 }
 
 Corpus Corpus::open(const std::string& directory) {
-  if (!std::filesystem::is_directory(directory)) throw IoError(directory + ": corpus directory does not exist");
+  if (!std::filesystem::is_directory(directory))
+    throw IoError(directory + ": corpus directory does not exist");
   Corpus corpus;
   corpus.directory_ = directory;
   const std::string path = corpus.path_of(kManifestFile);
-  if (!std::filesystem::exists(path)) throw IoError(path + ": missing (not a corpus, or tandem-prep did not finish)");
+  if (!std::filesystem::exists(path))
+    throw IoError(path + ": missing (not a corpus, or tandem-prep did not finish)");
   corpus.manifest_ = Manifest::parse(read_file(path), path);
   return corpus;
 }
 
-void Corpus::check_vocabularies(const std::string& source_checksum, const std::string& target_checksum) const {
+void Corpus::check_vocabularies(const std::string& source_checksum,
+                                const std::string& target_checksum) const {
   if (source_checksum != manifest_.source.vocab_checksum)
-    throw ConfigError("src_vocab: the model's source vocabulary (checksum " + source_checksum + ") differs from " +
-                      path_of(manifest_.source.vocabulary_file) + " (" + manifest_.source.vocab_checksum + ")");
+    throw ConfigError("src_vocab: the model's source vocabulary (checksum " + source_checksum +
+                      ") differs from " + path_of(manifest_.source.vocabulary_file) + " (" +
+                      manifest_.source.vocab_checksum + ")");
   if (target_checksum != manifest_.target.vocab_checksum)
-    throw ConfigError("tgt_vocab: the model's target vocabulary (checksum " + target_checksum + ") differs from " +
-                      path_of(manifest_.target.vocabulary_file) + " (" + manifest_.target.vocab_checksum + ")");
+    throw ConfigError("tgt_vocab: the model's target vocabulary (checksum " + target_checksum +
+                      ") differs from " + path_of(manifest_.target.vocabulary_file) + " (" +
+                      manifest_.target.vocab_checksum + ")");
 }
 
 namespace {
@@ -114,15 +121,19 @@ Vocabulary load_checked(const Corpus& corpus, const SideInfo& side) {
   const std::string path = corpus.path_of(side.vocabulary_file);
   Vocabulary vocabulary = Vocabulary::load(path);
   if (vocabulary.checksum() != side.vocab_checksum)
-    throw FormatError(path + ": checksum " + vocabulary.checksum() + " differs from the manifest's " +
-                      side.vocab_checksum);
+    throw FormatError(path + ": checksum " + vocabulary.checksum() +
+                      " differs from the manifest's " + side.vocab_checksum);
   return vocabulary;
 }
 
 }  // namespace
 
-Vocabulary Corpus::source_vocabulary() const { return load_checked(*this, manifest_.source); }
-Vocabulary Corpus::target_vocabulary() const { return load_checked(*this, manifest_.target); }
+Vocabulary Corpus::source_vocabulary() const {
+  return load_checked(*this, manifest_.source);
+}
+Vocabulary Corpus::target_vocabulary() const {
+  return load_checked(*this, manifest_.target);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -140,17 +151,20 @@ ShardReader::ShardReader(const Corpus& corpus, const std::string& split, const S
                       std::to_string(kCorpusFormatVersion));
   const int64_t count = h5::get_int_attribute(root, "example_count", path_);
   if (count != entry.examples)
-    throw FormatError(path_ + ": attribute example_count is " + std::to_string(count) + ", manifest says " +
-                      std::to_string(entry.examples));
+    throw FormatError(path_ + ": attribute example_count is " + std::to_string(count) +
+                      ", manifest says " + std::to_string(entry.examples));
   const std::string shard_split = h5::get_string_attribute(root, "split", path_);
-  if (shard_split != split) throw FormatError(path_ + ": shard of split '" + shard_split + "', listed under '" + split + "'");
+  if (shard_split != split)
+    throw FormatError(path_ + ": shard of split '" + shard_split + "', listed under '" + split +
+                      "'");
   const Manifest& manifest = corpus.manifest();
   for (const auto& [attribute, expected] :
        {std::pair{"src_vocab_checksum", manifest.source.vocab_checksum},
         std::pair{"tgt_vocab_checksum", manifest.target.vocab_checksum}}) {
     const std::string found = h5::get_string_attribute(root, attribute, path_);
     if (found != expected)
-      throw FormatError(path_ + ": " + attribute + " " + found + " differs from the corpus vocabulary's " + expected);
+      throw FormatError(path_ + ": " + attribute + " " + found +
+                        " differs from the corpus vocabulary's " + expected);
   }
   lock_.unlock();
 }
@@ -169,23 +183,28 @@ ShardReader::Side ShardReader::open_side(const std::string& prefix, int32_t voca
   const h5::Dataset1D lengths(root, prefix + "_lengths", path_);
   const int64_t n = examples_;
   if (offsets.size() != n + 1)
-    throw FormatError(path_ + ": dataset " + prefix + "_offsets has " + std::to_string(offsets.size()) +
-                      " entries, expected " + std::to_string(n + 1));
+    throw FormatError(path_ + ": dataset " + prefix + "_offsets has " +
+                      std::to_string(offsets.size()) + " entries, expected " +
+                      std::to_string(n + 1));
   if (lengths.size() != n)
-    throw FormatError(path_ + ": dataset " + prefix + "_lengths has " + std::to_string(lengths.size()) +
-                      " entries, expected " + std::to_string(n));
+    throw FormatError(path_ + ": dataset " + prefix + "_lengths has " +
+                      std::to_string(lengths.size()) + " entries, expected " + std::to_string(n));
   offsets.read_int64(0, n + 1, side.offsets);
   lengths.read_int32(0, n, side.lengths);
-  if (side.offsets[0] != 0) throw FormatError(path_ + ": " + prefix + "_offsets does not start at 0");
+  if (side.offsets[0] != 0)
+    throw FormatError(path_ + ": " + prefix + "_offsets does not start at 0");
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t length = side.offsets[static_cast<size_t>(i + 1)] - side.offsets[static_cast<size_t>(i)];
+    const int64_t length =
+        side.offsets[static_cast<size_t>(i + 1)] - side.offsets[static_cast<size_t>(i)];
     if (length <= 0 || length != side.lengths[static_cast<size_t>(i)])
-      throw FormatError(path_ + ": example " + std::to_string(i) + " has " + prefix + " offsets spanning " +
-                        std::to_string(length) + " tokens but length " + std::to_string(side.lengths[static_cast<size_t>(i)]));
+      throw FormatError(path_ + ": example " + std::to_string(i) + " has " + prefix +
+                        " offsets spanning " + std::to_string(length) + " tokens but length " +
+                        std::to_string(side.lengths[static_cast<size_t>(i)]));
   }
   if (side.offsets.back() != side.tokens.size())
-    throw FormatError(path_ + ": dataset " + prefix + "_tokens has " + std::to_string(side.tokens.size()) +
-                      " entries, offsets say " + std::to_string(side.offsets.back()));
+    throw FormatError(path_ + ": dataset " + prefix + "_tokens has " +
+                      std::to_string(side.tokens.size()) + " entries, offsets say " +
+                      std::to_string(side.offsets.back()));
   return side;
 }
 
@@ -198,8 +217,10 @@ void ShardReader::read_side(const Side& side, int64_t first, int64_t count, cons
   for (int64_t i = 0; i < count; ++i) {
     const auto from = static_cast<size_t>(side.offsets[static_cast<size_t>(first + i)] - begin);
     const auto to = static_cast<size_t>(side.offsets[static_cast<size_t>(first + i + 1)] - begin);
-    std::vector<int32_t>& ids = source ? out[out_begin + static_cast<size_t>(i)].source : out[out_begin + static_cast<size_t>(i)].target;
-    ids.assign(tokens.begin() + static_cast<std::ptrdiff_t>(from), tokens.begin() + static_cast<std::ptrdiff_t>(to));
+    std::vector<int32_t>& ids = source ? out[out_begin + static_cast<size_t>(i)].source
+                                       : out[out_begin + static_cast<size_t>(i)].target;
+    ids.assign(tokens.begin() + static_cast<std::ptrdiff_t>(from),
+               tokens.begin() + static_cast<std::ptrdiff_t>(to));
     for (int32_t id : ids)
       if (id < kUnkId || id == kBosId || id == kEosId || id >= side.vocab_size)
         throw FormatError(path_ + ": " + name + " token id " + std::to_string(id) + " of example " +
@@ -210,8 +231,9 @@ void ShardReader::read_side(const Side& side, int64_t first, int64_t count, cons
 
 void ShardReader::read(int64_t first, int64_t count, std::vector<Example>& out) const {
   if (first < 0 || count < 0 || first + count > examples_)
-    throw FormatError(path_ + ": examples [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                      ") requested, shard has " + std::to_string(examples_));
+    throw FormatError(path_ + ": examples [" + std::to_string(first) + ", " +
+                      std::to_string(first + count) + ") requested, shard has " +
+                      std::to_string(examples_));
   std::lock_guard<std::mutex> lock(h5::library_mutex());
   const size_t out_begin = out.size();
   out.resize(out_begin + static_cast<size_t>(count));
@@ -221,9 +243,13 @@ void ShardReader::read(int64_t first, int64_t count, std::vector<Example>& out) 
 
 // ---------------------------------------------------------------------------------------------
 
-ShardWriter::ShardWriter(const std::string& directory, const std::string& file, const std::string& split,
-                         const Manifest& manifest, int deflate_level)
-    : directory_(directory), file_(file), split_(split), manifest_(manifest), deflate_level_(deflate_level) {}
+ShardWriter::ShardWriter(const std::string& directory, const std::string& file,
+                         const std::string& split, const Manifest& manifest, int deflate_level)
+    : directory_(directory),
+      file_(file),
+      split_(split),
+      manifest_(manifest),
+      deflate_level_(deflate_level) {}
 
 void ShardWriter::add(const std::vector<int32_t>& source, const std::vector<int32_t>& target) {
   source_tokens_.insert(source_tokens_.end(), source.begin(), source.end());
@@ -252,10 +278,12 @@ ShardEntry ShardWriter::finish() {
     h5::set_attribute(root, "split", split_, temporary);
     h5::set_attribute(root, "src_vocab_checksum", manifest_.source.vocab_checksum, temporary);
     h5::set_attribute(root, "tgt_vocab_checksum", manifest_.target.vocab_checksum, temporary);
-    if (H5Fflush(root, H5F_SCOPE_GLOBAL) < 0) throw IoError(temporary + ": cannot flush (disk full?)");
+    if (H5Fflush(root, H5F_SCOPE_GLOBAL) < 0)
+      throw IoError(temporary + ": cannot flush (disk full?)");
   }
   commit_file(path);
-  ShardEntry entry{file_, size(), static_cast<int64_t>(source_tokens_.size()), static_cast<int64_t>(target_tokens_.size())};
+  ShardEntry entry{file_, size(), static_cast<int64_t>(source_tokens_.size()),
+                   static_cast<int64_t>(target_tokens_.size())};
   source_tokens_.clear();
   target_tokens_.clear();
   source_lengths_.clear();

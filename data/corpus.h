@@ -60,7 +60,8 @@ class Corpus {
   std::string path_of(const std::string& file) const { return directory_ + "/" + file; }
 
   // Throws ConfigError naming the side when a checksum differs from the corpus's.
-  void check_vocabularies(const std::string& source_checksum, const std::string& target_checksum) const;
+  void check_vocabularies(const std::string& source_checksum,
+                          const std::string& target_checksum) const;
   // Loads a side's vocabulary and verifies it against the manifest's checksum (FormatError).
   Vocabulary source_vocabulary() const;
   Vocabulary target_vocabulary() const;
@@ -96,8 +97,8 @@ class ShardReader {
     int32_t vocab_size = 0;
   };
   Side open_side(const std::string& prefix, int32_t vocab_size) const;
-  void read_side(const Side& side, int64_t first, int64_t count, const char* name, std::vector<Example>& out,
-                 size_t out_begin, bool source) const;
+  void read_side(const Side& side, int64_t first, int64_t count, const char* name,
+                 std::vector<Example>& out, size_t out_begin, bool source) const;
 
   std::unique_lock<std::mutex> lock_;  // held while the constructor reads (h5::library_mutex)
   std::string path_;

@@ -22,13 +22,17 @@ void checked_status(herr_t status, const std::string& path, const std::string& w
 
 Handle dataspace_1d(int64_t size, const std::string& path) {
   const hsize_t dims[1] = {static_cast<hsize_t>(size)};
-  return Handle(checked(H5Screate_simple(1, dims, nullptr), path, "cannot create a dataspace"), H5Sclose);
+  return Handle(checked(H5Screate_simple(1, dims, nullptr), path, "cannot create a dataspace"),
+                H5Sclose);
 }
 
-Handle chunked_properties(int64_t size, int64_t chunk_elements, int deflate_level, const std::string& path) {
-  Handle properties(checked(H5Pcreate(H5P_DATASET_CREATE), path, "cannot create properties"), H5Pclose);
+Handle chunked_properties(int64_t size, int64_t chunk_elements, int deflate_level,
+                          const std::string& path) {
+  Handle properties(checked(H5Pcreate(H5P_DATASET_CREATE), path, "cannot create properties"),
+                    H5Pclose);
   if (size > 0) {
-    const hsize_t chunk[1] = {static_cast<hsize_t>(std::max<int64_t>(1, std::min(chunk_elements, size)))};
+    const hsize_t chunk[1] = {
+        static_cast<hsize_t>(std::max<int64_t>(1, std::min(chunk_elements, size)))};
     checked_status(H5Pset_chunk(properties.get(), 1, chunk), path, "cannot set chunking");
     checked_status(H5Pset_fletcher32(properties.get()), path, "cannot enable checksums");
     if (deflate_level > 0)
@@ -42,7 +46,8 @@ void write_1d(hid_t file, const std::string& name, const void* values, int64_t s
               int64_t chunk_elements, int deflate_level, const std::string& path) {
   Handle space = dataspace_1d(size, path);
   Handle properties = chunked_properties(size, chunk_elements, deflate_level, path);
-  Handle dataset(checked(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, properties.get(), H5P_DEFAULT),
+  Handle dataset(checked(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT,
+                                    properties.get(), H5P_DEFAULT),
                          path, "cannot create dataset " + name),
                  H5Dclose);
   if (size > 0)
@@ -67,7 +72,9 @@ void Handle::reset() {
   id_ = -1;
 }
 
-void quiet_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void quiet_errors() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 std::mutex& library_mutex() {
   static std::mutex mutex;  // guards a process-wide library, so it is process-wide too
@@ -94,41 +101,50 @@ Handle open_file_readonly(const std::string& path) {
   return Handle(id, H5Fclose);
 }
 
-bool exists(hid_t location, const std::string& name) { return H5Lexists(location, name.c_str(), H5P_DEFAULT) > 0; }
+bool exists(hid_t location, const std::string& name) {
+  return H5Lexists(location, name.c_str(), H5P_DEFAULT) > 0;
+}
 
 void write_int32(hid_t file, const std::string& name, const std::vector<int32_t>& values,
                  int64_t chunk_elements, int deflate_level, const std::string& path) {
-  write_1d(file, name, values.data(), static_cast<int64_t>(values.size()), H5T_NATIVE_INT32, chunk_elements,
-           deflate_level, path);
+  write_1d(file, name, values.data(), static_cast<int64_t>(values.size()), H5T_NATIVE_INT32,
+           chunk_elements, deflate_level, path);
 }
 
 void write_int64(hid_t file, const std::string& name, const std::vector<int64_t>& values,
                  int64_t chunk_elements, int deflate_level, const std::string& path) {
-  write_1d(file, name, values.data(), static_cast<int64_t>(values.size()), H5T_NATIVE_INT64, chunk_elements,
-           deflate_level, path);
+  write_1d(file, name, values.data(), static_cast<int64_t>(values.size()), H5T_NATIVE_INT64,
+           chunk_elements, deflate_level, path);
 }
 
-void write_float(hid_t file, const std::string& name, const float* values, const std::vector<int64_t>& shape,
-                 const std::string& path) {
+void write_float(hid_t file, const std::string& name, const float* values,
+                 const std::vector<int64_t>& shape, const std::string& path) {
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   Handle space(checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path,
                        "cannot create a dataspace for " + name),
                H5Sclose);
-  Handle link_properties(checked(H5Pcreate(H5P_LINK_CREATE), path, "cannot create properties"), H5Pclose);
-  checked_status(H5Pset_create_intermediate_group(link_properties.get(), 1), path, "cannot set properties");
-  Handle dataset(checked(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, space.get(), link_properties.get(),
-                                    H5P_DEFAULT, H5P_DEFAULT),
+  Handle link_properties(checked(H5Pcreate(H5P_LINK_CREATE), path, "cannot create properties"),
+                         H5Pclose);
+  checked_status(H5Pset_create_intermediate_group(link_properties.get(), 1), path,
+                 "cannot set properties");
+  Handle dataset(checked(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, space.get(),
+                                    link_properties.get(), H5P_DEFAULT, H5P_DEFAULT),
                          path, "cannot create dataset " + name),
                  H5Dclose);
-  checked_status(H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), path,
-                 "cannot write dataset " + name);
+  checked_status(H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values),
+                 path, "cannot write dataset " + name);
 }
 
-Dataset1D::Dataset1D(hid_t file, const std::string& name, const std::string& path) : name_(name), path_(path) {
+Dataset1D::Dataset1D(hid_t file, const std::string& name, const std::string& path)
+    : name_(name), path_(path) {
   if (!exists(file, name)) format_error(path, "dataset " + name + " is missing");
-  dataset_ = Handle(checked(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "cannot open dataset " + name), H5Dclose);
-  Handle space(checked(H5Dget_space(dataset_.get()), path, "cannot read the shape of " + name), H5Sclose);
-  if (H5Sget_simple_extent_ndims(space.get()) != 1) format_error(path, "dataset " + name + " is not 1-D");
+  dataset_ = Handle(
+      checked(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "cannot open dataset " + name),
+      H5Dclose);
+  Handle space(checked(H5Dget_space(dataset_.get()), path, "cannot read the shape of " + name),
+               H5Sclose);
+  if (H5Sget_simple_extent_ndims(space.get()) != 1)
+    format_error(path, "dataset " + name + " is not 1-D");
   hsize_t dims[1] = {0};
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
   size_ = static_cast<int64_t>(dims[0]);
@@ -136,16 +152,19 @@ Dataset1D::Dataset1D(hid_t file, const std::string& name, const std::string& pat
 
 void Dataset1D::read(int64_t first, int64_t count, hid_t memory_type, void* out) const {
   if (first < 0 || count < 0 || first + count > size_)
-    format_error(path_, "dataset " + name_ + " has " + std::to_string(size_) + " entries, needed [" +
-                            std::to_string(first) + ", " + std::to_string(first + count) + ")");
+    format_error(path_, "dataset " + name_ + " has " + std::to_string(size_) +
+                            " entries, needed [" + std::to_string(first) + ", " +
+                            std::to_string(first + count) + ")");
   if (count == 0) return;
   Handle file_space(checked(H5Dget_space(dataset_.get()), path_, "cannot read " + name_), H5Sclose);
   const hsize_t start[1] = {static_cast<hsize_t>(first)}, size[1] = {static_cast<hsize_t>(count)};
-  checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, size, nullptr), path_,
-                 "cannot select in " + name_);
+  checked_status(
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, size, nullptr), path_,
+      "cannot select in " + name_);
   Handle memory_space = dataspace_1d(count, path_);
-  checked_status(H5Dread(dataset_.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out), path_,
-                 "dataset " + name_ + " is corrupt (read or checksum failed)");
+  checked_status(
+      H5Dread(dataset_.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out),
+      path_, "dataset " + name_ + " is corrupt (read or checksum failed)");
 }
 
 void Dataset1D::read_int32(int64_t first, int64_t count, std::vector<int32_t>& out) const {
@@ -160,43 +179,53 @@ void Dataset1D::read_int64(int64_t first, int64_t count, std::vector<int64_t>& o
 
 void set_attribute(hid_t object, const std::string& name, int64_t value, const std::string& path) {
   Handle space(checked(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"), H5Sclose);
-  Handle attribute(checked(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle attribute(checked(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                                      H5P_DEFAULT),
                            path, "cannot create attribute " + name),
                    H5Aclose);
-  checked_status(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value), path, "cannot write attribute " + name);
+  checked_status(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value), path,
+                 "cannot write attribute " + name);
 }
 
-void set_attribute(hid_t object, const std::string& name, const std::string& value, const std::string& path) {
+void set_attribute(hid_t object, const std::string& name, const std::string& value,
+                   const std::string& path) {
   Handle space(checked(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"), H5Sclose);
   Handle type(checked(H5Tcopy(H5T_C_S1), path, "cannot create a string type"), H5Tclose);
   H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
   H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  Handle attribute(checked(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                           path, "cannot create attribute " + name),
-                   H5Aclose);
+  Handle attribute(
+      checked(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              path, "cannot create attribute " + name),
+      H5Aclose);
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  checked_status(H5Awrite(attribute.get(), type.get(), padded.data()), path, "cannot write attribute " + name);
+  checked_status(H5Awrite(attribute.get(), type.get(), padded.data()), path,
+                 "cannot write attribute " + name);
 }
 
 int64_t get_int_attribute(hid_t object, const std::string& name, const std::string& path) {
   if (H5Aexists(object, name.c_str()) <= 0) format_error(path, "attribute " + name + " is missing");
-  Handle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), path, "cannot open attribute " + name),
-                   H5Aclose);
+  Handle attribute(
+      checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), path, "cannot open attribute " + name),
+      H5Aclose);
   int64_t value = 0;
-  checked_status(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), path, "attribute " + name + " is not an integer");
+  checked_status(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), path,
+                 "attribute " + name + " is not an integer");
   return value;
 }
 
 std::string get_string_attribute(hid_t object, const std::string& name, const std::string& path) {
   if (H5Aexists(object, name.c_str()) <= 0) format_error(path, "attribute " + name + " is missing");
-  Handle attribute(checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), path, "cannot open attribute " + name),
-                   H5Aclose);
-  Handle type(checked(H5Aget_type(attribute.get()), path, "cannot read attribute " + name), H5Tclose);
+  Handle attribute(
+      checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), path, "cannot open attribute " + name),
+      H5Aclose);
+  Handle type(checked(H5Aget_type(attribute.get()), path, "cannot read attribute " + name),
+              H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0)
     format_error(path, "attribute " + name + " is not a fixed-length string");
   std::string value(H5Tget_size(type.get()), '\0');
-  checked_status(H5Aread(attribute.get(), type.get(), value.data()), path, "cannot read attribute " + name);
+  checked_status(H5Aread(attribute.get(), type.get(), value.data()), path,
+                 "cannot read attribute " + name);
   value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
   return value;
 }

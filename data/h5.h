@@ -74,7 +74,8 @@ class Dataset1D {
 
 // Attributes on the root group (or any object).
 void set_attribute(hid_t object, const std::string& name, int64_t value, const std::string& path);
-void set_attribute(hid_t object, const std::string& name, const std::string& value, const std::string& path);
+void set_attribute(hid_t object, const std::string& name, const std::string& value,
+                   const std::string& path);
 int64_t get_int_attribute(hid_t object, const std::string& name, const std::string& path);
 std::string get_string_attribute(hid_t object, const std::string& name, const std::string& path);
 

@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 class LengthHistogram {
  public:
   void add(int64_t length) {
-    if (static_cast<size_t>(length) >= counts_.size()) counts_.resize(static_cast<size_t>(length) + 1, 0);
+    if (static_cast<size_t>(length) >= counts_.size())
+      counts_.resize(static_cast<size_t>(length) + 1, 0);
     ++counts_[static_cast<size_t>(length)];
     ++total_;
   }
@@ -59,50 +60,61 @@ struct Input {
   }
 };
 
-Input checked_input(const std::string& tsv, const std::string& source, const std::string& target, const char* name) {
+Input checked_input(const std::string& tsv, const std::string& source, const std::string& target,
+                    const char* name) {
   const std::string prefix = name;
   require_config(tsv.empty() || (source.empty() && target.empty()), prefix,
-                 "give either --" + prefix + " FILE.tsv or --" + prefix + "-src/--" + prefix + "-tgt, not both");
-  require_config(source.empty() == target.empty(), prefix + "-src", "--" + prefix + "-src and --" + prefix + "-tgt go together");
+                 "give either --" + prefix + " FILE.tsv or --" + prefix + "-src/--" + prefix +
+                     "-tgt, not both");
+  require_config(source.empty() == target.empty(), prefix + "-src",
+                 "--" + prefix + "-src and --" + prefix + "-tgt go together");
   return {tsv, source, target};
 }
 
 bool goes_to_valid(const PrepOptions& options, const std::string& source) {
   return options.valid_fraction > 0.0 &&
-         ops::uniform01(ops::combine_keys(options.seed, 0x76616C6964ull), ops::hash_string(source)) <
-             static_cast<float>(options.valid_fraction);
+         ops::uniform01(ops::combine_keys(options.seed, 0x76616C6964ull),
+                        ops::hash_string(source)) < static_cast<float>(options.valid_fraction);
 }
 
 void prepare_output_directory(const PrepOptions& options) {
   const fs::path directory(options.output);
   if (fs::exists(directory)) {
-    require_config(fs::is_directory(directory), "output", options.output + " exists and is not a directory");
+    require_config(fs::is_directory(directory), "output",
+                   options.output + " exists and is not a directory");
     const bool empty = fs::directory_iterator(directory) == fs::directory_iterator();
-    require_config(empty || options.force, "output",
-                   options.output + " exists and is not empty; use --force to overwrite the corpus in it");
+    require_config(
+        empty || options.force, "output",
+        options.output + " exists and is not empty; use --force to overwrite the corpus in it");
     if (!empty) {
-      // The manifest goes first, so a run interrupted from here on leaves no complete-looking corpus.
+      // The manifest goes first, so a run interrupted from here on leaves no complete-looking
+      // corpus.
       fs::remove(directory / kManifestFile);
       for (const auto& entry : fs::directory_iterator(directory)) {
         const std::string extension = entry.path().extension().string();
-        if (extension == ".h5" || extension == ".tmp" || extension == ".vocab" || extension == ".model") fs::remove(entry.path());
+        if (extension == ".h5" || extension == ".tmp" || extension == ".vocab" ||
+            extension == ".model")
+          fs::remove(entry.path());
       }
     }
   }
   std::error_code error;
   fs::create_directories(directory, error);
-  if (error) throw IoError(options.output + ": cannot create the directory (" + error.message() + ")");
+  if (error)
+    throw IoError(options.output + ": cannot create the directory (" + error.message() + ")");
 }
 
 class Progress {
  public:
   Progress(const PrepOptions& options, const char* pass) : options_(options), pass_(pass) {}
   void line(int64_t lines) {
-    if (!options_.progress || options_.progress_every <= 0 || lines % options_.progress_every != 0) return;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (!options_.progress || options_.progress_every <= 0 || lines % options_.progress_every != 0)
+      return;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     char text[160];
-    std::snprintf(text, sizeof text, "%s: %lld lines (%.0f lines/s)", pass_, static_cast<long long>(lines),
-                  lines / std::max(seconds, 1e-9));
+    std::snprintf(text, sizeof text, "%s: %lld lines (%.0f lines/s)", pass_,
+                  static_cast<long long>(lines), lines / std::max(seconds, 1e-9));
     options_.progress(text);
   }
 
@@ -115,13 +127,15 @@ class Progress {
 // Writes the examples of one split into shards of `shard_size`.
 class SplitWriter {
  public:
-  SplitWriter(const PrepOptions& options, const Manifest& manifest, std::string split, int64_t shard_size)
+  SplitWriter(const PrepOptions& options, const Manifest& manifest, std::string split,
+              int64_t shard_size)
       : options_(options), manifest_(manifest), split_(std::move(split)), shard_size_(shard_size) {}
   void add(const std::vector<int32_t>& source, const std::vector<int32_t>& target) {
     if (!writer_) {
       char name[64];
       std::snprintf(name, sizeof name, "%s.%05zu.h5", split_.c_str(), entries_.size());
-      writer_ = std::make_unique<ShardWriter>(options_.output, name, split_, manifest_, options_.deflate);
+      writer_ =
+          std::make_unique<ShardWriter>(options_.output, name, split_, manifest_, options_.deflate);
     }
     writer_->add(source, target);
     if (writer_->size() >= shard_size_) flush();
@@ -164,47 +178,59 @@ std::string PrepSummary::to_json() const {
   nlohmann::json j;
   j["input_lines"] = lines;
   j["kept"] = {{"train", kept_train}, {"valid", kept_valid}};
-  j["dropped"] = {{"blank_lines", blank},      {"empty_side", empty_side}, {"over_max_len", too_long},
-                  {"bad_tab_count", bad_tabs}, {"invalid_utf8", bad_utf8}, {"line_too_long", line_too_long}};
+  j["dropped"] = {{"blank_lines", blank},     {"empty_side", empty_side},
+                  {"over_max_len", too_long}, {"bad_tab_count", bad_tabs},
+                  {"invalid_utf8", bad_utf8}, {"line_too_long", line_too_long}};
   j["shards"] = {{"train", train_shards}, {"valid", valid_shards}};
   j["vocab_size"] = {{"source", source_vocab}, {"target", target_vocab}};
   j["oov_rate"] = {{"source", {{"train", source_oov_train}, {"valid", source_oov_valid}}},
                    {"target", {{"train", target_oov_train}, {"valid", target_oov_valid}}}};
   j["length_percentiles"] = {
-      {"source", {{"p50", source_p50}, {"p90", source_p90}, {"p99", source_p99}, {"max", source_max}}},
-      {"target", {{"p50", target_p50}, {"p90", target_p90}, {"p99", target_p99}, {"max", target_max}}}};
+      {"source",
+       {{"p50", source_p50}, {"p90", source_p90}, {"p99", source_p99}, {"max", source_max}}},
+      {"target",
+       {{"p50", target_p50}, {"p90", target_p90}, {"p99", target_p99}, {"max", target_max}}}};
   return j.dump();
 }
 
 std::string PrepSummary::to_text() const {
   char text[1200];
-  std::snprintf(text, sizeof text,
-                "input lines        %lld\n"
-                "kept               train %lld, valid %lld (shards: train %lld, valid %lld)\n"
-                "dropped            blank %lld, empty side %lld, over --max-len %lld, bad TAB count %lld, "
-                "invalid UTF-8 %lld, line too long %lld\n"
-                "vocabulary         source %d, target %d\n"
-                "OOV rate           source train %s valid %s; target train %s valid %s\n"
-                "source lengths     p50 %lld, p90 %lld, p99 %lld, max %lld tokens\n"
-                "target lengths     p50 %lld, p90 %lld, p99 %lld, max %lld tokens\n",
-                static_cast<long long>(lines), static_cast<long long>(kept_train), static_cast<long long>(kept_valid),
-                static_cast<long long>(train_shards), static_cast<long long>(valid_shards), static_cast<long long>(blank),
-                static_cast<long long>(empty_side), static_cast<long long>(too_long), static_cast<long long>(bad_tabs),
-                static_cast<long long>(bad_utf8), static_cast<long long>(line_too_long), source_vocab, target_vocab,
-                percent(source_oov_train).c_str(), percent(source_oov_valid).c_str(), percent(target_oov_train).c_str(),
-                percent(target_oov_valid).c_str(), static_cast<long long>(source_p50), static_cast<long long>(source_p90),
-                static_cast<long long>(source_p99), static_cast<long long>(source_max), static_cast<long long>(target_p50),
-                static_cast<long long>(target_p90), static_cast<long long>(target_p99), static_cast<long long>(target_max));
+  std::snprintf(
+      text, sizeof text,
+      "input lines        %lld\n"
+      "kept               train %lld, valid %lld (shards: train %lld, valid %lld)\n"
+      "dropped            blank %lld, empty side %lld, over --max-len %lld, bad TAB count %lld, "
+      "invalid UTF-8 %lld, line too long %lld\n"
+      "vocabulary         source %d, target %d\n"
+      "OOV rate           source train %s valid %s; target train %s valid %s\n"
+      "source lengths     p50 %lld, p90 %lld, p99 %lld, max %lld tokens\n"
+      "target lengths     p50 %lld, p90 %lld, p99 %lld, max %lld tokens\n",
+      static_cast<long long>(lines), static_cast<long long>(kept_train),
+      static_cast<long long>(kept_valid), static_cast<long long>(train_shards),
+      static_cast<long long>(valid_shards), static_cast<long long>(blank),
+      static_cast<long long>(empty_side), static_cast<long long>(too_long),
+      static_cast<long long>(bad_tabs), static_cast<long long>(bad_utf8),
+      static_cast<long long>(line_too_long), source_vocab, target_vocab,
+      percent(source_oov_train).c_str(), percent(source_oov_valid).c_str(),
+      percent(target_oov_train).c_str(), percent(target_oov_valid).c_str(),
+      static_cast<long long>(source_p50), static_cast<long long>(source_p90),
+      static_cast<long long>(source_p99), static_cast<long long>(source_max),
+      static_cast<long long>(target_p50), static_cast<long long>(target_p90),
+      static_cast<long long>(target_p99), static_cast<long long>(target_max));
   return text;
 }
 
 PrepSummary run_prep(const PrepOptions& options) {
-  const Input train = checked_input(options.train_tsv, options.train_source, options.train_target, "train");
-  const Input valid = checked_input(options.valid_tsv, options.valid_source, options.valid_target, "valid");
-  require_config(train.present(), "train", "no training input (--train FILE.tsv or --train-src/--train-tgt)");
+  const Input train =
+      checked_input(options.train_tsv, options.train_source, options.train_target, "train");
+  const Input valid =
+      checked_input(options.valid_tsv, options.valid_source, options.valid_target, "valid");
+  require_config(train.present(), "train",
+                 "no training input (--train FILE.tsv or --train-src/--train-tgt)");
   require_config(!(valid.present() && options.valid_fraction > 0.0), "valid-fraction",
                  "give a validation input or a fraction, not both");
-  require_config(options.valid_fraction >= 0.0 && options.valid_fraction < 1.0, "valid-fraction", "must be in [0, 1)");
+  require_config(options.valid_fraction >= 0.0 && options.valid_fraction < 1.0, "valid-fraction",
+                 "must be in [0, 1)");
   require_config(!options.output.empty(), "output", "no output directory (--output DIR)");
   require_config(options.max_length >= 0, "max-len", "must not be negative");
   require_config(options.shards >= 0, "shards", "must not be negative");
@@ -212,8 +238,9 @@ PrepSummary run_prep(const PrepOptions& options) {
   require_config(options.deflate >= 0 && options.deflate <= 9, "deflate", "must be in 0..9");
   for (const PrepSideOptions* side : {&options.source, &options.target}) {
     require_config(side->vocab_size >= 0, "vocab-size", "must not be negative");
-    require_config(side->sentencepiece_model.empty() || side->tokenizer == TokenizerKind::kSentencePiece,
-                   "sp-model", "a SentencePiece model needs --tokenizer sentencepiece for that side");
+    require_config(
+        side->sentencepiece_model.empty() || side->tokenizer == TokenizerKind::kSentencePiece,
+        "sp-model", "a SentencePiece model needs --tokenizer sentencepiece for that side");
   }
   prepare_output_directory(options);
 
@@ -224,7 +251,8 @@ PrepSummary run_prep(const PrepOptions& options) {
   std::vector<std::string> samples[2];
   std::unique_ptr<Tokenizer> tokenizers[2];
   for (int s = 0; s < 2; ++s)
-    if (sides[s]->tokenizer != TokenizerKind::kSentencePiece || !sides[s]->sentencepiece_model.empty())
+    if (sides[s]->tokenizer != TokenizerKind::kSentencePiece ||
+        !sides[s]->sentencepiece_model.empty())
       tokenizers[s] = make_tokenizer(sides[s]->tokenizer, sides[s]->sentencepiece_model);
   int64_t training_pairs = 0;
   {
@@ -234,13 +262,15 @@ PrepSummary run_prep(const PrepOptions& options) {
     int64_t lines = 0;
     while (reader->next(pair)) {
       progress.line(++lines);
-      if (pair.source.empty() || pair.target.empty() || goes_to_valid(options, pair.source)) continue;
+      if (pair.source.empty() || pair.target.empty() || goes_to_valid(options, pair.source))
+        continue;
       ++training_pairs;
       const std::string* texts[2] = {&pair.source, &pair.target};
       for (int s = 0; s < 2; ++s) {
         if (tokenizers[s] && tokenizers[s]->kind() != TokenizerKind::kSentencePiece) {
           for (std::string& token : tokenizers[s]->split(*texts[s])) ++counts[s][token];
-        } else if (!tokenizers[s] && static_cast<int64_t>(samples[s].size()) < options.sentencepiece_sample) {
+        } else if (!tokenizers[s] &&
+                   static_cast<int64_t>(samples[s].size()) < options.sentencepiece_sample) {
           samples[s].push_back(*texts[s]);
         }
       }
@@ -262,8 +292,9 @@ PrepSummary run_prep(const PrepOptions& options) {
       if (!sides[s]->sentencepiece_model.empty()) {
         write_file_atomically(model_path, read_file(sides[s]->sentencepiece_model));
       } else {
-        train_sentencepiece(samples[s], static_cast<int>(sides[s]->vocab_size > 0 ? sides[s]->vocab_size : 8000),
-                            options.sentencepiece_type, model_path);
+        train_sentencepiece(
+            samples[s], static_cast<int>(sides[s]->vocab_size > 0 ? sides[s]->vocab_size : 8000),
+            options.sentencepiece_type, model_path);
       }
       samples[s].clear();
       samples[s].shrink_to_fit();
@@ -280,7 +311,9 @@ PrepSummary run_prep(const PrepOptions& options) {
   }
 
   // Pass 2: tokenise, filter by length, write shards.
-  const int64_t shard_size = options.shards > 0 ? (training_pairs + options.shards - 1) / options.shards : options.shard_size;
+  const int64_t shard_size = options.shards > 0
+                                 ? (training_pairs + options.shards - 1) / options.shards
+                                 : options.shard_size;
   SplitWriter train_writer(options, manifest, "train", shard_size);
   SplitWriter valid_writer(options, manifest, "valid", shard_size);
   LengthHistogram lengths[2];
@@ -288,7 +321,8 @@ PrepSummary run_prep(const PrepOptions& options) {
   std::vector<int32_t> ids[2];
   auto process = [&](const Input& input, bool validation_input) {
     auto reader = input.open(options.read);
-    Progress progress(options, validation_input ? "tandem-prep: validation" : "tandem-prep: pass 2");
+    Progress progress(options,
+                      validation_input ? "tandem-prep: validation" : "tandem-prep: pass 2");
     TextPair pair;
     int64_t lines = 0;
     while (reader->next(pair)) {
@@ -302,8 +336,10 @@ PrepSummary run_prep(const PrepOptions& options) {
       bool too_long = false;
       for (int s = 0; s < 2; ++s) {
         ids[s].clear();
-        for (const std::string& token : tokenizers[s]->split(*texts[s])) ids[s].push_back(vocabularies[s].id(token));
-        too_long = too_long || (options.max_length > 0 && static_cast<int64_t>(ids[s].size()) > options.max_length);
+        for (const std::string& token : tokenizers[s]->split(*texts[s]))
+          ids[s].push_back(vocabularies[s].id(token));
+        too_long = too_long || (options.max_length > 0 &&
+                                static_cast<int64_t>(ids[s].size()) > options.max_length);
       }
       if (ids[0].empty() || ids[1].empty()) {  // e.g. SentencePiece turned the text into nothing
         ++summary.empty_side;
@@ -337,8 +373,9 @@ PrepSummary run_prep(const PrepOptions& options) {
   summary.source_oov_valid = oov[0][1].rate();
   summary.target_oov_train = oov[1][0].rate();
   summary.target_oov_valid = oov[1][1].rate();
-  int64_t* percentiles[2][4] = {{&summary.source_p50, &summary.source_p90, &summary.source_p99, &summary.source_max},
-                                {&summary.target_p50, &summary.target_p90, &summary.target_p99, &summary.target_max}};
+  int64_t* percentiles[2][4] = {
+      {&summary.source_p50, &summary.source_p90, &summary.source_p99, &summary.source_max},
+      {&summary.target_p50, &summary.target_p90, &summary.target_p99, &summary.target_max}};
   for (int s = 0; s < 2; ++s) {
     *percentiles[s][0] = lengths[s].percentile(0.5);
     *percentiles[s][1] = lengths[s].percentile(0.9);

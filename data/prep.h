@@ -27,13 +27,13 @@ struct PrepOptions {
   double valid_fraction = 0.0;  // a pair goes to validation iff hash(seed, source text) < fraction,
                                 // so repeated sources (alternative targets) stay on one side
   uint64_t seed = 1;
-  std::string output;           // corpus directory
-  bool force = false;           // overwrite an existing corpus
+  std::string output;  // corpus directory
+  bool force = false;  // overwrite an existing corpus
   PrepSideOptions source, target;
   std::string sentencepiece_type = "unigram";  // or "bpe"
   int64_t sentencepiece_sample = 2000000;      // sentences kept to train SentencePiece
-  int64_t max_length = 0;       // drop pairs with more tokens than this on either side (0: keep all)
-  int64_t shards = 0;           // number of training shards (0: use shard_size)
+  int64_t max_length = 0;  // drop pairs with more tokens than this on either side (0: keep all)
+  int64_t shards = 0;      // number of training shards (0: use shard_size)
   int64_t shard_size = 100000;  // examples per shard
   int deflate = 0;              // 0 (off) .. 9
   TextReadOptions read;

@@ -18,11 +18,11 @@ struct TextReadOptions {
 };
 
 struct TextReadCounts {
-  int64_t lines = 0;          // physical lines read (of the source file, for aligned input)
-  int64_t blank = 0;          // skipped: empty after trimming
-  int64_t bad_tabs = 0;       // skipped: not exactly one TAB (TSV)
-  int64_t bad_utf8 = 0;       // skipped: invalid UTF-8
-  int64_t too_long = 0;       // skipped: longer than max_line_bytes
+  int64_t lines = 0;     // physical lines read (of the source file, for aligned input)
+  int64_t blank = 0;     // skipped: empty after trimming
+  int64_t bad_tabs = 0;  // skipped: not exactly one TAB (TSV)
+  int64_t bad_utf8 = 0;  // skipped: invalid UTF-8
+  int64_t too_long = 0;  // skipped: longer than max_line_bytes
 };
 
 struct TextPair {
@@ -51,7 +51,8 @@ class TextPairReader {
   // TSV input.
   TextPairReader(const std::string& tsv_path, const TextReadOptions& options);
   // Two aligned files (line i of one pairs with line i of the other).
-  TextPairReader(const std::string& source_path, const std::string& target_path, const TextReadOptions& options);
+  TextPairReader(const std::string& source_path, const std::string& target_path,
+                 const TextReadOptions& options);
 
   // Next well-formed pair; false at the end. Throws FormatError "file:line: problem" for a bad
   // line unless skip_bad_lines, and for aligned files of different lengths.

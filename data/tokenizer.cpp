@@ -10,11 +10,15 @@
 namespace tandem::data {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 class CharTokenizer : public Tokenizer {
  public:
-  std::vector<std::string> split(std::string_view text) const override { return split_code_points(text); }
+  std::vector<std::string> split(std::string_view text) const override {
+    return split_code_points(text);
+  }
   std::string join(const std::vector<std::string>& tokens) const override {
     std::string text;
     for (const std::string& token : tokens) text += token;
@@ -68,7 +72,8 @@ class SentencePieceTokenizer : public Tokenizer {
   std::vector<std::string> inventory() const override {
     std::vector<std::string> pieces;
     for (int id = 0; id < processor_.GetPieceSize(); ++id)
-      if (!processor_.IsUnknown(id) && !processor_.IsControl(id)) pieces.push_back(processor_.IdToPiece(id));
+      if (!processor_.IsUnknown(id) && !processor_.IsControl(id))
+        pieces.push_back(processor_.IdToPiece(id));
     return pieces;
   }
 
@@ -95,39 +100,49 @@ TokenizerKind parse_tokenizer_kind(const std::string& name) {
   if (name == "char") return TokenizerKind::kChar;
   if (name == "word") return TokenizerKind::kWord;
   if (name == "sentencepiece") return TokenizerKind::kSentencePiece;
-  throw ConfigError("tokenizer: unknown value '" + name + "' (expected char, word or sentencepiece)");
+  throw ConfigError("tokenizer: unknown value '" + name +
+                    "' (expected char, word or sentencepiece)");
 }
 
 std::string tokenizer_kind_name(TokenizerKind kind) {
   switch (kind) {
-    case TokenizerKind::kChar: return "char";
-    case TokenizerKind::kWord: return "word";
-    case TokenizerKind::kSentencePiece: return "sentencepiece";
+    case TokenizerKind::kChar:
+      return "char";
+    case TokenizerKind::kWord:
+      return "word";
+    case TokenizerKind::kSentencePiece:
+      return "sentencepiece";
   }
   return "?";
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(TokenizerKind kind, const std::string& model_path) {
   switch (kind) {
-    case TokenizerKind::kChar: return std::make_unique<CharTokenizer>();
-    case TokenizerKind::kWord: return std::make_unique<WordTokenizer>();
-    case TokenizerKind::kSentencePiece: return std::make_unique<SentencePieceTokenizer>(model_path);
+    case TokenizerKind::kChar:
+      return std::make_unique<CharTokenizer>();
+    case TokenizerKind::kWord:
+      return std::make_unique<WordTokenizer>();
+    case TokenizerKind::kSentencePiece:
+      return std::make_unique<SentencePieceTokenizer>(model_path);
   }
   return nullptr;
 }
 
-void train_sentencepiece(const std::vector<std::string>& sentences, int vocab_size, const std::string& model_type,
-                         const std::string& model_path) {
+void train_sentencepiece(const std::vector<std::string>& sentences, int vocab_size,
+                         const std::string& model_type, const std::string& model_path) {
   require_config(model_type == "bpe" || model_type == "unigram", "sp-model-type",
                  "expected bpe or unigram, got '" + model_type + "'");
-  require_config(vocab_size > 3, "vocab-size", "SentencePiece needs a vocabulary size of at least 4");
-  const std::string args = "--model_type=" + model_type + " --vocab_size=" + std::to_string(vocab_size) +
-                           " --character_coverage=1.0 --bos_id=-1 --eos_id=-1 --unk_id=0 --num_threads=1"
-                           " --minloglevel=2 --input_sentence_size=0 --hard_vocab_limit=false";
+  require_config(vocab_size > 3, "vocab-size",
+                 "SentencePiece needs a vocabulary size of at least 4");
+  const std::string args =
+      "--model_type=" + model_type + " --vocab_size=" + std::to_string(vocab_size) +
+      " --character_coverage=1.0 --bos_id=-1 --eos_id=-1 --unk_id=0 --num_threads=1"
+      " --minloglevel=2 --input_sentence_size=0 --hard_vocab_limit=false";
   VectorIterator iterator(sentences);
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &iterator, &model);
-  if (!status.ok()) throw ConfigError("vocab-size: SentencePiece training failed: " + status.ToString());
+  if (!status.ok())
+    throw ConfigError("vocab-size: SentencePiece training failed: " + status.ToString());
   write_file_atomically(model_path, model);
 }
 

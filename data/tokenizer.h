@@ -36,7 +36,7 @@ std::unique_ptr<Tokenizer> make_tokenizer(TokenizerKind kind, const std::string&
 // own <unk>) on `sentences` and writes it to model_path atomically. Single-threaded, so the same
 // input gives the same model. ConfigError if SentencePiece rejects the settings (e.g. a vocab
 // size larger than the text allows), naming the option.
-void train_sentencepiece(const std::vector<std::string>& sentences, int vocab_size, const std::string& model_type,
-                         const std::string& model_path);
+void train_sentencepiece(const std::vector<std::string>& sentences, int vocab_size,
+                         const std::string& model_type, const std::string& model_path);
 
 }  // namespace tandem::data

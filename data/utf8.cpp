@@ -30,7 +30,8 @@ size_t sequence_length(std::string_view text, size_t i) {
     code_point = (code_point << 6) | (byte(i + k) & 0x3F);
   }
   static const uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (code_point < kMinimum[length] || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF))
+  if (code_point < kMinimum[length] || code_point > 0x10FFFF ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF))
     return 0;
   return length;
 }

@@ -26,12 +26,23 @@ std::string escape_token(std::string_view token) {
   std::string out;
   for (char c : token) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case ' ': out += "\\s"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case ' ':
+        out += "\\s";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -50,12 +61,24 @@ std::string unescape_token(std::string_view text, bool* ok) {
       return out;
     }
     switch (text[i]) {
-      case '\\': out += '\\'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 's': out += ' '; break;
-      default: *ok = false; return out;
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 's':
+        out += ' ';
+        break;
+      default:
+        *ok = false;
+        return out;
     }
   }
   return out;
@@ -77,11 +100,12 @@ void Vocabulary::finish() {
   checksum_ = text;
 }
 
-Vocabulary Vocabulary::build(const std::unordered_map<std::string, int64_t>& counts, int64_t max_size,
-                             int64_t min_count) {
+Vocabulary Vocabulary::build(const std::unordered_map<std::string, int64_t>& counts,
+                             int64_t max_size, int64_t min_count) {
   std::vector<std::pair<std::string, int64_t>> entries;
   for (const auto& [token, count] : counts)
-    if (count >= min_count && !token.empty() && !is_reserved(token)) entries.emplace_back(token, count);
+    if (count >= min_count && !token.empty() && !is_reserved(token))
+      entries.emplace_back(token, count);
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
@@ -95,7 +119,8 @@ Vocabulary Vocabulary::build(const std::unordered_map<std::string, int64_t>& cou
   return vocabulary;
 }
 
-Vocabulary Vocabulary::from_tokens(const std::vector<std::string>& tokens, const std::vector<int64_t>& counts) {
+Vocabulary Vocabulary::from_tokens(const std::vector<std::string>& tokens,
+                                   const std::vector<int64_t>& counts) {
   Vocabulary vocabulary;
   for (const char* reserved : kReservedTokens) vocabulary.add(reserved, 0);
   for (size_t i = 0; i < tokens.size(); ++i)
@@ -111,7 +136,9 @@ Vocabulary Vocabulary::load(const std::string& path) {
   std::istringstream lines(content);
   std::string line;
   int64_t number = 0;
-  auto fail = [&](const std::string& what) { throw FormatError(path + ":" + std::to_string(number) + ": " + what); };
+  auto fail = [&](const std::string& what) {
+    throw FormatError(path + ":" + std::to_string(number) + ": " + what);
+  };
   while (std::getline(lines, line)) {
     ++number;
     const size_t tab = line.find('\t');
@@ -122,7 +149,8 @@ Vocabulary Vocabulary::load(const std::string& path) {
     if (!ok || token.empty()) fail("bad token escape or empty token");
     char* end = nullptr;
     const long long count = std::strtoll(line.c_str() + tab + 1, &end, 10);
-    if (end == line.c_str() + tab + 1 || *end != '\0' || count < 0) fail("count is not a non-negative integer");
+    if (end == line.c_str() + tab + 1 || *end != '\0' || count < 0)
+      fail("count is not a non-negative integer");
     const auto id = vocabulary.size();
     if (id < kFirstRegularId && token != kReservedTokens[id])
       fail(std::string("expected reserved token ") + kReservedTokens[id] + " here");
@@ -130,14 +158,16 @@ Vocabulary Vocabulary::load(const std::string& path) {
     if (vocabulary.ids_.count(token)) fail("duplicate token " + escape_token(token));
     vocabulary.add(token, count);
   }
-  if (vocabulary.size() < kFirstRegularId) throw FormatError(path + ": vocabulary is truncated (fewer than 4 entries)");
+  if (vocabulary.size() < kFirstRegularId)
+    throw FormatError(path + ": vocabulary is truncated (fewer than 4 entries)");
   vocabulary.finish();
   return vocabulary;
 }
 
 void Vocabulary::save(const std::string& path) const {
   std::string content;
-  for (size_t i = 0; i < tokens_.size(); ++i) content += escape_token(tokens_[i]) + "\t" + std::to_string(counts_[i]) + "\n";
+  for (size_t i = 0; i < tokens_.size(); ++i)
+    content += escape_token(tokens_[i]) + "\t" + std::to_string(counts_[i]) + "\n";
   write_file_atomically(path, content);
 }
 

@@ -20,7 +20,8 @@ class Vocabulary {
                           int64_t min_count);
   // Reserved tokens, then `tokens` in the given order (e.g. a SentencePiece model's pieces).
   // Empty, duplicate and reserved spellings are skipped.
-  static Vocabulary from_tokens(const std::vector<std::string>& tokens, const std::vector<int64_t>& counts);
+  static Vocabulary from_tokens(const std::vector<std::string>& tokens,
+                                const std::vector<int64_t>& counts);
   // Reads a vocabulary file. IoError if unreadable; FormatError "path:line: problem" if malformed.
   static Vocabulary load(const std::string& path);
   // Writes atomically (temp + fsync + rename).

@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev                   # metrics and manifests
   libsentencepiece-dev                 # subword tokenisation
   hdf5-tools                           # h5dump, for inspecting corpora and checkpoints
+  python3 python3-h5py                 # scripts/read_corpus.py (and its test)
 )
 
 missing=()

@@ -47,21 +47,26 @@ TEST(Tokenizer, SentencePieceTrainsAndRoundTrips) {
   TempDir dir;
   std::vector<std::string> sentences;
   for (int i = 0; i < 300; ++i)
-    sentences.push_back("the cat sat on the mat number " + std::to_string(i % 17) + " and the dog ran");
+    sentences.push_back("the cat sat on the mat number " + std::to_string(i % 17) +
+                        " and the dog ran");
   data::train_sentencepiece(sentences, 60, "bpe", dir.file("m.model"));
-  const auto tokenizer = data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("m.model"));
+  const auto tokenizer =
+      data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("m.model"));
   const auto pieces = tokenizer->split("the dog sat on the cat");
   EXPECT_GT(pieces.size(), 1u);
   EXPECT_LT(pieces.size(), 22u);  // subwords, not characters
   EXPECT_EQ(tokenizer->join(pieces), "the dog sat on the cat");
   EXPECT_FALSE(tokenizer->inventory().empty());
-  EXPECT_THROW(data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("missing.model")), IoError);
+  EXPECT_THROW(data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("missing.model")),
+               IoError);
   write_text(dir.file("bad.model"), "not a model");
-  EXPECT_THROW(data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("bad.model")), FormatError);
+  EXPECT_THROW(data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("bad.model")),
+               FormatError);
 }
 
 TEST(Vocabulary, ReservedIdsThenByFrequencyWithCapAndMinCount) {
-  const auto vocabulary = data::Vocabulary::build({{"b", 5}, {"a", 5}, {"c", 9}, {"rare", 1}, {"<eos>", 50}}, 6, 2);
+  const auto vocabulary =
+      data::Vocabulary::build({{"b", 5}, {"a", 5}, {"c", 9}, {"rare", 1}, {"<eos>", 50}}, 6, 2);
   ASSERT_EQ(vocabulary.size(), 6);
   EXPECT_EQ(vocabulary.token(data::kPadId), "<pad>");
   EXPECT_EQ(vocabulary.token(data::kEosId), "<eos>");
@@ -74,11 +79,13 @@ TEST(Vocabulary, ReservedIdsThenByFrequencyWithCapAndMinCount) {
 
 TEST(Vocabulary, FileRoundTripKeepsTokensWithSpacesTabsAndBackslashes) {
   TempDir dir;
-  const auto vocabulary = data::Vocabulary::build({{" ", 3}, {"\t", 2}, {"a\\b", 2}, {"\xE4\xB8\xAD", 1}}, 0, 1);
+  const auto vocabulary =
+      data::Vocabulary::build({{" ", 3}, {"\t", 2}, {"a\\b", 2}, {"\xE4\xB8\xAD", 1}}, 0, 1);
   vocabulary.save(dir.file("v.vocab"));
   const auto loaded = data::Vocabulary::load(dir.file("v.vocab"));
   ASSERT_EQ(loaded.size(), vocabulary.size());
-  for (int32_t id = 0; id < vocabulary.size(); ++id) EXPECT_EQ(loaded.token(id), vocabulary.token(id));
+  for (int32_t id = 0; id < vocabulary.size(); ++id)
+    EXPECT_EQ(loaded.token(id), vocabulary.token(id));
   EXPECT_EQ(loaded.checksum(), vocabulary.checksum());
   EXPECT_NE(data::Vocabulary::build({{"x", 1}}, 0, 1).checksum(), vocabulary.checksum());
 }
@@ -86,13 +93,19 @@ TEST(Vocabulary, FileRoundTripKeepsTokensWithSpacesTabsAndBackslashes) {
 TEST(Vocabulary, MalformedFilesNameFileAndLine) {
   TempDir dir;
   write_text(dir.file("a.vocab"), "<pad>\t0\n<unk>\t0\n<bos>\t0\n<eos>\t0\nx\tmany\n");
-  EXPECT_NE(error_message<FormatError>([&] { data::Vocabulary::load(dir.file("a.vocab")); }).find("a.vocab:5:"),
+  EXPECT_NE(error_message<FormatError>([&] {
+              data::Vocabulary::load(dir.file("a.vocab"));
+            }).find("a.vocab:5:"),
             std::string::npos);
   write_text(dir.file("b.vocab"), "<unk>\t0\n");
-  EXPECT_NE(error_message<FormatError>([&] { data::Vocabulary::load(dir.file("b.vocab")); }).find("b.vocab:1:"),
+  EXPECT_NE(error_message<FormatError>([&] {
+              data::Vocabulary::load(dir.file("b.vocab"));
+            }).find("b.vocab:1:"),
             std::string::npos);
   write_text(dir.file("c.vocab"), "<pad>\t0\n<unk>\t0\n<bos>\t0\n<eos>\t0\nx\t1\nx\t1\n");
-  EXPECT_NE(error_message<FormatError>([&] { data::Vocabulary::load(dir.file("c.vocab")); }).find("duplicate"),
+  EXPECT_NE(error_message<FormatError>([&] {
+              data::Vocabulary::load(dir.file("c.vocab"));
+            }).find("duplicate"),
             std::string::npos);
   EXPECT_THROW(data::Vocabulary::load(dir.file("missing.vocab")), IoError);
 }
@@ -147,7 +160,9 @@ TEST(TextPairReader, OverlongLinesAreRejectedWithoutStoringThem) {
   data::TextReadOptions options;
   options.max_line_bytes = 1000;
   data::TextPairReader strict(dir.file("a.tsv"), options);
-  EXPECT_NE(error_message<FormatError>([&] { read_all(strict); }).find("a.tsv:2: line longer than 1000 bytes"),
+  EXPECT_NE(error_message<FormatError>([&] {
+              read_all(strict);
+            }).find("a.tsv:2: line longer than 1000 bytes"),
             std::string::npos);
   options.skip_bad_lines = true;
   data::TextPairReader lenient(dir.file("a.tsv"), options);
