@@ -12,8 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kTokenChunk = 1 << 16;    // elements per HDF5 chunk of token arrays
-constexpr int64_t kExampleChunk = 1 << 14;  // elements per chunk of offsets/lengths
+constexpr int64_t kTokenChunk = 1 << 14;      // elements per HDF5 chunk of token arrays
+constexpr int64_t kExampleChunk = 1 << 12;    // elements per chunk of offsets/lengths
+constexpr size_t kTokenCacheBytes = 1 << 20;  // HDF5 chunk cache per token dataset when reading
 
 json side_to_json(const SideInfo& side) {
   return {{"tokenizer", tokenizer_kind_name(side.tokenizer)},
@@ -171,54 +172,63 @@ ShardReader::ShardReader(const Corpus& corpus, const std::string& split, const S
 
 ShardReader::~ShardReader() {
   std::lock_guard<std::mutex> lock(h5::library_mutex());
-  source_.tokens.close();
-  target_.tokens.close();
+  for (Side* side : {&source_, &target_}) {
+    side->tokens.close();
+    side->offsets.close();
+    side->lengths.close();
+  }
   file_.reset();
 }
 
 ShardReader::Side ShardReader::open_side(const std::string& prefix, int32_t vocab_size) const {
   const hid_t root = file_.get();
-  Side side{h5::Dataset1D(root, prefix + "_tokens", path_), {}, {}, vocab_size};
-  const h5::Dataset1D offsets(root, prefix + "_offsets", path_);
-  const h5::Dataset1D lengths(root, prefix + "_lengths", path_);
+  Side side{h5::Dataset1D(root, prefix + "_tokens", path_, kTokenCacheBytes),
+            h5::Dataset1D(root, prefix + "_offsets", path_),
+            h5::Dataset1D(root, prefix + "_lengths", path_), vocab_size};
+  // Shapes are checked here (O(1)); offsets and lengths of each example when it is read.
   const int64_t n = examples_;
-  if (offsets.size() != n + 1)
+  if (side.offsets.size() != n + 1)
     throw FormatError(path_ + ": dataset " + prefix + "_offsets has " +
-                      std::to_string(offsets.size()) + " entries, expected " +
+                      std::to_string(side.offsets.size()) + " entries, expected " +
                       std::to_string(n + 1));
-  if (lengths.size() != n)
+  if (side.lengths.size() != n)
     throw FormatError(path_ + ": dataset " + prefix + "_lengths has " +
-                      std::to_string(lengths.size()) + " entries, expected " + std::to_string(n));
-  offsets.read_int64(0, n + 1, side.offsets);
-  lengths.read_int32(0, n, side.lengths);
-  if (side.offsets[0] != 0)
-    throw FormatError(path_ + ": " + prefix + "_offsets does not start at 0");
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t length =
-        side.offsets[static_cast<size_t>(i + 1)] - side.offsets[static_cast<size_t>(i)];
-    if (length <= 0 || length != side.lengths[static_cast<size_t>(i)])
-      throw FormatError(path_ + ": example " + std::to_string(i) + " has " + prefix +
-                        " offsets spanning " + std::to_string(length) + " tokens but length " +
-                        std::to_string(side.lengths[static_cast<size_t>(i)]));
-  }
-  if (side.offsets.back() != side.tokens.size())
+                      std::to_string(side.lengths.size()) + " entries, expected " +
+                      std::to_string(n));
+  std::vector<int64_t> ends;
+  side.offsets.read_int64(0, 1, ends);
+  if (ends[0] != 0) throw FormatError(path_ + ": " + prefix + "_offsets does not start at 0");
+  side.offsets.read_int64(n, 1, ends);
+  if (ends[0] != side.tokens.size())
     throw FormatError(path_ + ": dataset " + prefix + "_tokens has " +
                       std::to_string(side.tokens.size()) + " entries, offsets say " +
-                      std::to_string(side.offsets.back()));
+                      std::to_string(ends[0]));
   return side;
 }
 
 void ShardReader::read_side(const Side& side, int64_t first, int64_t count, const char* name,
                             std::vector<Example>& out, size_t out_begin, bool source) const {
-  const int64_t begin = side.offsets[static_cast<size_t>(first)];
-  const int64_t end = side.offsets[static_cast<size_t>(first + count)];
-  std::vector<int32_t> tokens;
+  const char* prefix = source ? "src" : "tgt";
+  std::vector<int64_t> offsets;
+  std::vector<int32_t> lengths, tokens;
+  side.offsets.read_int64(first, count + 1, offsets);
+  side.lengths.read_int32(first, count, lengths);
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t length = offsets[static_cast<size_t>(i + 1)] - offsets[static_cast<size_t>(i)];
+    if (length <= 0 || length != lengths[static_cast<size_t>(i)])
+      throw FormatError(path_ + ": example " + std::to_string(first + i) + " has " + prefix +
+                        " offsets spanning " + std::to_string(length) + " tokens but length " +
+                        std::to_string(lengths[static_cast<size_t>(i)]));
+  }
+  const int64_t begin = offsets.front(), end = offsets.back();
+  if (begin < 0 || end > side.tokens.size())
+    throw FormatError(path_ + ": " + prefix + "_offsets point outside " + prefix + "_tokens");
   side.tokens.read_int32(begin, end - begin, tokens);
   for (int64_t i = 0; i < count; ++i) {
-    const auto from = static_cast<size_t>(side.offsets[static_cast<size_t>(first + i)] - begin);
-    const auto to = static_cast<size_t>(side.offsets[static_cast<size_t>(first + i + 1)] - begin);
-    std::vector<int32_t>& ids = source ? out[out_begin + static_cast<size_t>(i)].source
-                                       : out[out_begin + static_cast<size_t>(i)].target;
+    const auto from = static_cast<size_t>(offsets[static_cast<size_t>(i)] - begin);
+    const auto to = static_cast<size_t>(offsets[static_cast<size_t>(i + 1)] - begin);
+    Example& example = out[out_begin + static_cast<size_t>(i)];
+    std::vector<int32_t>& ids = source ? example.source : example.target;
     ids.assign(tokens.begin() + static_cast<std::ptrdiff_t>(from),
                tokens.begin() + static_cast<std::ptrdiff_t>(to));
     for (int32_t id : ids)
@@ -243,13 +253,9 @@ void ShardReader::read(int64_t first, int64_t count, std::vector<Example>& out) 
 
 // ---------------------------------------------------------------------------------------------
 
-ShardWriter::ShardWriter(const std::string& directory, const std::string& file,
-                         const std::string& split, const Manifest& manifest, int deflate_level)
-    : directory_(directory),
-      file_(file),
-      split_(split),
-      manifest_(manifest),
-      deflate_level_(deflate_level) {}
+ShardWriter::ShardWriter(const std::string& directory, const std::string& split,
+                         const Manifest& manifest, int deflate_level)
+    : directory_(directory), split_(split), manifest_(manifest), deflate_level_(deflate_level) {}
 
 void ShardWriter::add(const std::vector<int32_t>& source, const std::vector<int32_t>& target) {
   source_tokens_.insert(source_tokens_.end(), source.begin(), source.end());
@@ -260,8 +266,8 @@ void ShardWriter::add(const std::vector<int32_t>& source, const std::vector<int3
   target_lengths_.push_back(static_cast<int32_t>(target.size()));
 }
 
-ShardEntry ShardWriter::finish() {
-  const std::string path = directory_ + "/" + file_;
+ShardEntry ShardWriter::write(const std::string& file_name) {
+  const std::string path = directory_ + "/" + file_name;
   const std::string temporary = temporary_path(path);
   {
     std::lock_guard<std::mutex> lock(h5::library_mutex());
@@ -281,8 +287,14 @@ ShardEntry ShardWriter::finish() {
     if (H5Fflush(root, H5F_SCOPE_GLOBAL) < 0)
       throw IoError(temporary + ": cannot flush (disk full?)");
   }
+  {
+    // HDF5 keeps freed blocks on its own free lists; hand them back so memory stays flat
+    // however many shards are written.
+    std::lock_guard<std::mutex> lock(h5::library_mutex());
+    H5garbage_collect();
+  }
   commit_file(path);
-  ShardEntry entry{file_, size(), static_cast<int64_t>(source_tokens_.size()),
+  ShardEntry entry{file_name, size(), static_cast<int64_t>(source_tokens_.size()),
                    static_cast<int64_t>(target_tokens_.size())};
   source_tokens_.clear();
   target_tokens_.clear();

@@ -71,9 +71,10 @@ class Corpus {
   Manifest manifest_;
 };
 
-// Reads examples of one shard. The constructor validates the whole structure: attributes
-// (format version, counts, vocabulary checksums) and the offset/length arrays (kept in memory:
-// 12 bytes per example and side). Errors are FormatError naming the file and the problem.
+// Reads examples of one shard. The constructor validates the structure in O(1): attributes
+// (format version, counts, split, vocabulary checksums), dataset shapes, first and last offset;
+// every read validates the offsets, lengths and ids it touches. Errors are FormatError naming
+// the file and the problem.
 class ShardReader {
  public:
   ShardReader(const Corpus& corpus, const std::string& split, const ShardEntry& entry);
@@ -83,17 +84,13 @@ class ShardReader {
 
   int64_t size() const { return examples_; }
   const std::string& path() const { return path_; }
-  int32_t source_length(int64_t i) const { return source_.lengths[static_cast<size_t>(i)]; }
-  int32_t target_length(int64_t i) const { return target_.lengths[static_cast<size_t>(i)]; }
 
   // Appends examples [first, first + count) to out, checking every id against the vocabulary.
   void read(int64_t first, int64_t count, std::vector<Example>& out) const;
 
  private:
   struct Side {
-    h5::Dataset1D tokens;
-    std::vector<int64_t> offsets;  // [n + 1]
-    std::vector<int32_t> lengths;  // [n]
+    h5::Dataset1D tokens, offsets, lengths;
     int32_t vocab_size = 0;
   };
   Side open_side(const std::string& prefix, int32_t vocab_size) const;
@@ -107,18 +104,19 @@ class ShardReader {
   Side source_, target_;
 };
 
-// Writes one shard: buffers its examples (memory bounded by the shard size), then writes
-// "<path>.tmp" and renames it into place on finish().
+// Writes the shards of one split: buffers examples (memory bounded by the shard size), and
+// write() puts them in "<file>.tmp", renames it into place and empties the buffers (keeping
+// their capacity, so memory stays flat over any number of shards).
 class ShardWriter {
  public:
-  ShardWriter(const std::string& directory, const std::string& file, const std::string& split,
-              const Manifest& manifest, int deflate_level);
+  ShardWriter(const std::string& directory, const std::string& split, const Manifest& manifest,
+              int deflate_level);
   void add(const std::vector<int32_t>& source, const std::vector<int32_t>& target);
   int64_t size() const { return static_cast<int64_t>(source_lengths_.size()); }
-  ShardEntry finish();  // IoError / FormatError naming the file on failure
+  ShardEntry write(const std::string& file);  // IoError / FormatError naming the file on failure
 
  private:
-  std::string directory_, file_, split_;
+  std::string directory_, split_;
   const Manifest& manifest_;
   int deflate_level_;
   std::vector<int32_t> source_tokens_, target_tokens_, source_lengths_, target_lengths_;

@@ -135,11 +135,16 @@ void write_float(hid_t file, const std::string& name, const float* values,
                  path, "cannot write dataset " + name);
 }
 
-Dataset1D::Dataset1D(hid_t file, const std::string& name, const std::string& path)
+Dataset1D::Dataset1D(hid_t file, const std::string& name, const std::string& path,
+                     size_t cache_bytes)
     : name_(name), path_(path) {
   if (!exists(file, name)) format_error(path, "dataset " + name + " is missing");
+  Handle access(checked(H5Pcreate(H5P_DATASET_ACCESS), path, "cannot create properties"), H5Pclose);
+  if (cache_bytes > 0)
+    checked_status(H5Pset_chunk_cache(access.get(), 521, cache_bytes, 0.75), path,
+                   "cannot set the chunk cache");
   dataset_ = Handle(
-      checked(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "cannot open dataset " + name),
+      checked(H5Dopen2(file, name.c_str(), access.get()), path, "cannot open dataset " + name),
       H5Dclose);
   Handle space(checked(H5Dget_space(dataset_.get()), path, "cannot read the shape of " + name),
                H5Sclose);

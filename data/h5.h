@@ -59,7 +59,8 @@ void write_float(hid_t file, const std::string& name, const float* values,
 // FormatError naming path and dataset if it is missing, not 1-D, too short or corrupt.
 class Dataset1D {
  public:
-  Dataset1D(hid_t file, const std::string& name, const std::string& path);
+  // cache_bytes > 0: HDF5 chunk cache for this dataset (default 1 MiB).
+  Dataset1D(hid_t file, const std::string& name, const std::string& path, size_t cache_bytes = 0);
   int64_t size() const { return size_; }
   void close() { dataset_.reset(); }
   void read_int32(int64_t first, int64_t count, std::vector<int32_t>& out) const;

@@ -129,16 +129,12 @@ class SplitWriter {
  public:
   SplitWriter(const PrepOptions& options, const Manifest& manifest, std::string split,
               int64_t shard_size)
-      : options_(options), manifest_(manifest), split_(std::move(split)), shard_size_(shard_size) {}
+      : split_(std::move(split)),
+        shard_size_(shard_size),
+        writer_(options.output, split_, manifest, options.deflate) {}
   void add(const std::vector<int32_t>& source, const std::vector<int32_t>& target) {
-    if (!writer_) {
-      char name[64];
-      std::snprintf(name, sizeof name, "%s.%05zu.h5", split_.c_str(), entries_.size());
-      writer_ =
-          std::make_unique<ShardWriter>(options_.output, name, split_, manifest_, options_.deflate);
-    }
-    writer_->add(source, target);
-    if (writer_->size() >= shard_size_) flush();
+    writer_.add(source, target);
+    if (writer_.size() >= shard_size_) flush();
   }
   std::vector<ShardEntry> finish() {
     flush();
@@ -147,14 +143,14 @@ class SplitWriter {
 
  private:
   void flush() {
-    if (writer_ && writer_->size() > 0) entries_.push_back(writer_->finish());
-    writer_.reset();
+    if (writer_.size() == 0) return;
+    char name[64];
+    std::snprintf(name, sizeof name, "%s.%05zu.h5", split_.c_str(), entries_.size());
+    entries_.push_back(writer_.write(name));
   }
-  const PrepOptions& options_;
-  const Manifest& manifest_;
   std::string split_;
   int64_t shard_size_;
-  std::unique_ptr<ShardWriter> writer_;
+  ShardWriter writer_;
   std::vector<ShardEntry> entries_;
 };
 
