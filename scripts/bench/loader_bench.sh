@@ -2,7 +2,8 @@
 # Data-path benchmark (not a test): tandem-prep throughput and peak RSS on generated corpora of
 # 100k and 1M lines (word tokens from an 8000-word vocabulary, 20-30 tokens a side: bench-base
 # shaped), loader throughput on bench-base-sized batches, and padding efficiency bucketed vs
-# unbucketed on CMUdict. Usage: scripts/bench/loader_bench.sh [WORK_DIR]
+# unbucketed on CMUdict. Both corpora have 10 shards, so the loader holds the same number open.
+# Usage: scripts/bench/loader_bench.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${1:-build/bench_data}
@@ -31,7 +32,7 @@ for lines in 100000 1000000; do
   tsv="$work/synthetic_$lines.tsv"
   [ -f "$tsv" ] || generate "$lines" "$tsv"
   start=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$work/prep_rss" build/tandem-prep --quiet --force --train "$tsv" --tokenizer word \
+  /usr/bin/time -f "%M" -o "$work/prep_rss" build/tandem-prep --quiet --force --train "$tsv" --tokenizer word --shards 10 \
     -o "$work/corpus_$lines" > /dev/null
   end=$(date +%s.%N)
   awk -v n="$lines" -v s="$start" -v e="$end" -v rss="$(cat "$work/prep_rss")" \
