@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ struct InitSpec {
 };
 
 using ParamId = int;
+
+// Called during backward with an offset into the flat gradient buffer: every gradient from that
+// offset to the end is final for this step (the all-reduce of those buckets may start). Offsets
+// only decrease within one backward. May be empty.
+using GradientsReady = std::function<void(size_t first_final_offset)>;
 
 // One parameter: its persisted name (an HDF5 path such as "encoder/l0/weights_layer"), its shape
 // in the canonical layout the owning layer documents, and pointers into the flat buffers.

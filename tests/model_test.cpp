@@ -142,6 +142,28 @@ TEST_P(ModelTest, BatchLossAndGradientEqualSumOfExamplesAlone) {
                            2e-5);
 }
 
+TEST_P(ModelTest, GradientsReportedFinalDoNotChangeAfterwards) {
+  Seq2SeqModel model(GetParam().config, ctx_);
+  model.initialize(4);
+  ops::ParamStore& store = model.params();
+  store.zero_grads();
+  model.forward(three_pairs(), 9);
+  std::vector<std::pair<size_t, std::vector<float>>> snapshots;
+  model.backward(1.0f, [&](size_t offset) {
+    snapshots.emplace_back(offset, std::vector<float>(store.grads() + offset, store.grads() + store.total_size()));
+  });
+  ASSERT_FALSE(snapshots.empty());
+  EXPECT_EQ(snapshots.back().first, 0u);
+  for (size_t i = 0; i < snapshots.size(); ++i) {
+    if (i > 0) {
+      EXPECT_LE(snapshots[i].first, snapshots[i - 1].first);
+    }
+    const auto& [offset, values] = snapshots[i];
+    testing::expect_near_all("gradients after offset " + std::to_string(offset), values.data(),
+                             store.grads() + offset, values.size(), 0.0);
+  }
+}
+
 TEST_P(ModelTest, GreedyDecodingIsIndependentOfBatchOrderAndBatchMates) {
   Seq2SeqModel model(GetParam().config, ctx_);
   model.initialize(3);
@@ -213,9 +235,9 @@ TEST(Trainer, LossDecreasesAndClippingBoundsTheUpdate) {
   }
   EXPECT_GT(first.grad_norm, 0.5);
   EXPECT_NEAR(std::sqrt(update_norm), 0.5, 1e-4);  // lr 1 x clipped norm 0.5
-  double last = first.loss_sum;
-  for (int i = 0; i < 20; ++i) last = trainer.train_step(batch).loss_sum;
-  EXPECT_LT(last, first.loss_sum);
+  double last = first.global.loss;
+  for (int i = 0; i < 20; ++i) last = trainer.train_step(batch).global.loss;
+  EXPECT_LT(last, first.global.loss);
 }
 
 // Config errors name the option.

@@ -28,29 +28,30 @@ int32_t argmax(const float* row, int64_t count) {
 }  // namespace
 
 Decoder::Decoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfig& config)
-    : ctx_(ctx),
-      config_(config),
-      embedding_(store, "decoder/embedding", config.tgt_vocab_size, config.embedding_size) {
-  // Declared in data-flow order: bridge, RNN layers, attention, W_c, output.
+    : ctx_(ctx), store_(store), config_(config) {
   const int H = config.hidden_size;
+  const size_t first_parameter = store.params().size();
   if (config.decoder_init == DecoderInit::kBridge)
     for (int l = 0; l < config.decoder_layers; ++l)
       bridges_.push_back(std::make_unique<ops::Dense>(
           ctx, store, "decoder/bridge/l" + std::to_string(l), H, H, ops::Activation::kTanh));
-  layers_.resize(static_cast<size_t>(config.decoder_layers));
-  for (int l = 0; l < config.decoder_layers; ++l)
-    layers_[static_cast<size_t>(l)].rnn = std::make_unique<ops::RnnLayer>(
-        ctx, store, "decoder/l" + std::to_string(l), config.cell, l == 0 ? input_size() : H, H);
   if (config.attention != AttentionType::kNone) {
     const auto kind = config.attention == AttentionType::kDot       ? ops::AttentionKind::kDot
                       : config.attention == AttentionType::kGeneral ? ops::AttentionKind::kGeneral
                                                                     : ops::AttentionKind::kAdditive;
     attention_ = std::make_unique<ops::Attention>(ctx, store, "decoder/attention", kind, H, H);
   }
+  embedding_ = std::make_unique<ops::Embedding>(store, "decoder/embedding", config.tgt_vocab_size,
+                                                config.embedding_size);
+  layers_.resize(static_cast<size_t>(config.decoder_layers));
+  for (int l = 0; l < config.decoder_layers; ++l)
+    layers_[static_cast<size_t>(l)].rnn = std::make_unique<ops::RnnLayer>(
+        ctx, store, "decoder/l" + std::to_string(l), config.cell, l == 0 ? input_size() : H, H);
   attentional_ =
       std::make_unique<ops::Dense>(ctx, store, "decoder/w_c", 2 * H, H, ops::Activation::kTanh);
   output_ = std::make_unique<ops::OutputLoss>(ctx, store, "output", H, config.tgt_vocab_size,
                                               config.label_smoothing);
+  first_parameter_offset_ = store.params()[first_parameter].offset;
 }
 
 int Decoder::input_size() const {
@@ -104,7 +105,7 @@ void Decoder::run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, i
   ops::SectionTimes& times = ctx_.section_times();
   std::optional<ops::ScopedSection> timer(std::in_place, times, "embedding");
   float* embedded = embedded_.data() + t_begin * N * E;
-  embedding_.forward(tokens, rows, embedded, E);
+  embedding_->forward(tokens, rows, embedded, E);
   const float* x = embedded;
   if (drop) {
     float* dropped = dropped_embedded_.data() + t_begin * N * E;
@@ -225,7 +226,11 @@ ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
 }
 
 void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
-                             Encoder& encoder) {
+                             Encoder& encoder, const ops::GradientsReady& ready) {
+  // Gradients are final when the last chunk backward visits (chunk 0) has added to them.
+  auto finished = [&](const std::string& first_parameter) {
+    if (ready && chunk == 0) ready(store_.find(first_parameter)->offset);
+  };
   const int64_t N = batch_, E = config_.embedding_size, H = config_.hidden_size;
   const int64_t V = config_.tgt_vocab_size;
   const int64_t rows = (t_end - t_begin) * N;
@@ -240,6 +245,7 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   output_->backward(drop ? dropped_attentional_.data() + t_begin * N * H : attentional,
                     target_output_ + t_begin * N, rows, loss_scale,
                     probabilities_.data() + t_begin * N * V, diff_dropped);
+  finished("output/weight");
   timer.emplace(times, "attention");
   if (drop)
     ops::dropout_backward(diff_dropped, diff_dropped, rows * H, config_.dropout,
@@ -250,6 +256,7 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   float* diff_concatenated = diff_concatenated_.data() + t_begin * N * 2 * H;
   attentional_->backward(concatenated_.data() + t_begin * N * 2 * H, attentional, diff_attentional,
                          rows, diff_concatenated);
+  finished("decoder/w_c/weight");
 
   // Context and queries (the top decoder layer's output).
   float* diff_context = diff_context_.data() + t_begin * N * H;
@@ -285,6 +292,7 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
     layer.rnn->backward(layer.tape, diff_y, layer.diff_state_h.data(),
                         lstm ? layer.diff_state_c.data() : nullptr, diff_input,
                         layer.diff_state_h.data(), lstm ? layer.diff_state_c.data() : nullptr);
+    finished("decoder/l" + std::to_string(l) + "/weights_layer");
     diff_y = diff_input;
   }
 
@@ -303,7 +311,8 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   if (drop)
     ops::dropout_backward(diff_embedded, diff_embedded, rows * E, config_.dropout,
                           site_key(noise_key_, kEmbeddingSite, chunk));
-  embedding_.backward(tokens_.data() + t_begin * N, rows, diff_embedded, E);
+  embedding_->backward(tokens_.data() + t_begin * N, rows, diff_embedded, E);
+  finished("decoder/embedding");
 }
 
 void Decoder::backward_initial_states(Encoder& encoder) {
@@ -335,7 +344,7 @@ void Decoder::backward_initial_states(Encoder& encoder) {
   }
 }
 
-void Decoder::backward(Encoder& encoder, float loss_scale) {
+void Decoder::backward(Encoder& encoder, float loss_scale, const ops::GradientsReady& ready) {
   const int64_t T = steps_, N = batch_, E = config_.embedding_size, H = config_.hidden_size;
   ops::resized(diff_dropped_attentional_, T * N * H);
   ops::zeroed(diff_attentional_, T * N * H);
@@ -351,10 +360,12 @@ void Decoder::backward(Encoder& encoder, float loss_scale) {
   const int64_t chunks = step_by_step_ ? T : 1;
   for (int64_t c = chunks - 1; c >= 0; --c)
     backward_chunk(step_by_step_ ? c : 0, step_by_step_ ? c + 1 : T, static_cast<int>(c),
-                   loss_scale, encoder);
+                   loss_scale, encoder, ready);
   ops::ScopedSection timer(ctx_.section_times(), "attention");
   backward_initial_states(encoder);
   if (attention_) attention_->finish_backward(encoder.diff_outputs());
+  // Bridge and attention parameters (declared first among the decoder's) are final now.
+  if (ready) ready(first_parameter_offset_);
 }
 
 void Decoder::start(const Encoder& encoder, int64_t batch) {

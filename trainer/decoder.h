@@ -25,8 +25,10 @@ namespace tandem::trainer {
 
 class Decoder {
  public:
-  // Declares "decoder/embedding", "decoder/bridge/l<l>" (bridge init), "decoder/l<l>/...",
-  // "decoder/attention/..." (if any), "decoder/w_c", "output".
+  // Declares, in this order (memory order = the reverse of the order in which backward
+  // finishes them, so all-reduce buckets can start from the end of the buffer):
+  // "decoder/bridge/l<l>" (bridge init), "decoder/attention/..." (if any), "decoder/embedding",
+  // "decoder/l<l>/...", "decoder/w_c", "output".
   Decoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfig& config);
 
   // Teacher-forced (or scheduled-sampling) pass over target_input/target_output [T, N] for the
@@ -36,8 +38,9 @@ class Decoder {
                        int64_t steps, int64_t batch, bool training, uint64_t noise_key);
 
   // Backward of the last training forward with d(total)/d(loss sum) = loss_scale. Accumulates
-  // parameter gradients and adds into the encoder's diff accumulators.
-  void backward(Encoder& encoder, float loss_scale);
+  // parameter gradients and adds into the encoder's diff accumulators. Reports finished
+  // gradients through `ready` (may be empty).
+  void backward(Encoder& encoder, float loss_scale, const ops::GradientsReady& ready);
 
   // Incremental decoding (inference): start() reads the encoder's last (inference) forward;
   // each step() takes the previous token of every row and writes logprobs[N, V].
@@ -61,18 +64,20 @@ class Decoder {
   void initial_states(const Encoder& encoder, bool training);
   void run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk, bool training);
   void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
-                      Encoder& encoder);
+                      Encoder& encoder, const ops::GradientsReady& ready);
   void backward_initial_states(Encoder& encoder);
   int input_size() const;
 
   ops::DnnlContext& ctx_;
+  ops::ParamStore& store_;
   ModelConfig config_;
-  ops::Embedding embedding_;
+  std::unique_ptr<ops::Embedding> embedding_;
   std::vector<std::unique_ptr<ops::Dense>> bridges_;
   std::vector<Layer> layers_;
   std::unique_ptr<ops::Attention> attention_;
   std::unique_ptr<ops::Dense> attentional_;  // W_c
   std::unique_ptr<ops::OutputLoss> output_;
+  size_t first_parameter_offset_ = 0;  // in the flat buffer: where the decoder's parameters start
   ops::AttentionTape attention_tape_;
 
   // Per batch:

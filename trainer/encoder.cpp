@@ -18,6 +18,7 @@ constexpr uint64_t kFirstLayerSite = 16;
 
 Encoder::Encoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfig& config)
     : ctx_(ctx),
+      store_(store),
       config_(config),
       embedding_(store, "encoder/embedding", config.src_vocab_size, config.embedding_size) {
   const int directions = config.bidirectional_encoder ? 2 : 1;
@@ -157,7 +158,7 @@ void Encoder::backward_layer(Layer& layer, int index, const float* diff_output, 
   for (int64_t i = 0; i < count; ++i) diff_input[i] += realigned[i];
 }
 
-void Encoder::backward() {
+void Encoder::backward(const ops::GradientsReady& ready) {
   const int64_t S = steps_, N = batch_, E = config_.embedding_size;
   const float* diff = diff_top_output_.data();
   {
@@ -167,6 +168,11 @@ void Encoder::backward() {
       const int input_size = l == 0 ? config_.embedding_size : config_.hidden_size;
       float* diff_input = ops::resized(layer.diff_input, S * N * input_size);
       backward_layer(layer, l, diff, input_size, diff_input);
+      if (ready) {
+        const std::string prefix = "encoder/l" + std::to_string(l);
+        const ops::ParamView* first = store_.find(prefix + "/weights_layer");
+        ready((first ? first : store_.find(prefix + "/fwd/weights_layer"))->offset);
+      }
       diff = diff_input;
     }
   }
@@ -177,6 +183,7 @@ void Encoder::backward() {
     diff = diff_embedded_.data();
   }
   embedding_.backward(source_, S * N, diff, E);
+  if (ready) ready(store_.view(embedding_.table()).offset);
 }
 
 }  // namespace tandem::trainer

@@ -37,8 +37,9 @@ class Encoder {
   float* diff_final_h(int layer) { return layers_[layer].diff_final_h.data(); }
   float* diff_final_c(int layer) { return layers_[layer].diff_final_c.data(); }
 
-  // Backpropagates the accumulated diffs; accumulates parameter gradients.
-  void backward();
+  // Backpropagates the accumulated diffs; accumulates parameter gradients. Reports each layer's
+  // (top down) and finally the embedding's gradients as final through `ready` (may be empty).
+  void backward(const ops::GradientsReady& ready);
 
   int64_t steps() const { return steps_; }
   const int32_t* lengths() const { return lengths_; }
@@ -62,6 +63,7 @@ class Encoder {
                       float* diff_input);
 
   ops::DnnlContext& ctx_;
+  ops::ParamStore& store_;
   ModelConfig config_;
   ops::Embedding embedding_;
   std::vector<Layer> layers_;

@@ -71,9 +71,9 @@ int run(int argc, char** argv) {
   for (int step = 1; step <= steps; ++step) {
     const trainer::StepResult result =
         trainer.train_step(task.batch(static_cast<uint64_t>(step) * 64, 64));
-    loss_sum += result.loss_sum;
-    tokens += result.tokens;
-    all_tokens += result.tokens;
+    loss_sum += result.global.loss;
+    tokens += result.global.tokens;
+    all_tokens += result.global.tokens;
     if (step % 100 != 0 && step != steps) continue;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

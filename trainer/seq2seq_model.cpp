@@ -81,12 +81,12 @@ ops::LossSum Seq2SeqModel::forward(const data::Batch& batch, uint64_t noise_key)
   return loss;
 }
 
-void Seq2SeqModel::backward(float loss_scale) {
+void Seq2SeqModel::backward(float loss_scale, const ops::GradientsReady& ready) {
   if (!has_pending_backward_)
     throw std::logic_error("Seq2SeqModel::backward without a training forward");
   has_pending_backward_ = false;
-  decoder_->backward(*encoder_, loss_scale);
-  encoder_->backward();
+  decoder_->backward(*encoder_, loss_scale, ready);
+  encoder_->backward(ready);
 }
 
 ops::LossSum Seq2SeqModel::evaluate(const data::Batch& batch) {

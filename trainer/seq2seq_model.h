@@ -40,7 +40,9 @@ class Seq2SeqModel {
 
   // Backward of the last forward with d(objective)/d(loss sum) = loss_scale (e.g. 1 / global
   // target tokens). Accumulates into params().grads(): zero them first (the trainer does).
-  void backward(float loss_scale);
+  // `ready` hears, with decreasing offsets, which tail of the gradient buffer is final (for
+  // starting all-reduce buckets while backward goes on); it ends with offset 0.
+  void backward(float loss_scale, const ops::GradientsReady& ready = {});
 
   // Loss of a batch without dropout or sampling (validation). Does not touch gradients.
   ops::LossSum evaluate(const data::Batch& batch);

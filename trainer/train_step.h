@@ -1,11 +1,15 @@
-// One training step on one process: zero gradients -> forward -> backward -> (gradient hook:
-// the all-reduce of distributed training) -> non-finite check -> global-norm clipping ->
-// optimizer update. The loss is normalised by the number of real target tokens the hook reports
-// (by default this process's own), so N ranks behave as one rank on the union of their batches.
+// One training step of one rank: zero gradients -> forward/backward over this rank's
+// micro-batches (accumulating) -> reduce with the other ranks (gradients summed, statistics
+// totalled; the all-reduce of a bucket starts as soon as the last backward has finished it) ->
+// non-finite check -> global-norm clipping and the optimizer in one pass.
+// The gradient buffer holds d(loss SUM); the update scales it by 1 / (global target tokens), so
+// N ranks are one rank over the union of their batches (design invariant 2), and every decision
+// is taken on reduced values, so all ranks take the same one (invariants 3, 4, 8).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "data/batch.h"
 #include "ops/optimizer.h"
@@ -17,40 +21,65 @@ struct TrainStepConfig {
   ops::OptimizerConfig optimizer;
   float learning_rate = 1e-3f;
   double clip_norm = 5.0;  // <= 0: no clipping
-  uint64_t seed = 1;       // noise key for dropout/sampling = f(seed, step)
+  uint64_t seed = 1;       // noise key for dropout/sampling = f(seed, step, micro-batch, rank)
+  int rank = 0;
+};
+
+// Loss and token totals of a step: this rank's, or all ranks' after the reduction.
+struct StepTotals {
+  double loss = 0.0;
+  int64_t tokens = 0;
+};
+
+// Sums the gradient buffer and the totals over ranks. The single-process trainer has none.
+class GradientReducer {
+ public:
+  virtual ~GradientReducer() = default;
+  // During the last backward of the step: gradients from `offset` to the end are final.
+  virtual void gradients_ready(size_t offset) = 0;
+  // Collective: completes the sum of the whole gradient buffer and returns the global totals.
+  virtual StepTotals finish(const StepTotals& local) = 0;
 };
 
 struct StepResult {
-  double loss_sum = 0.0;   // this process's loss sum
-  int64_t tokens = 0;      // this process's real target tokens
-  double grad_norm = 0.0;  // of the (reduced, normalised) gradient, before clipping
-  bool skipped = false;    // non-finite gradient: no update
+  StepTotals local, global;
+  double grad_norm = 0.0;  // of the normalised global gradient, before clipping
+  bool empty = false;      // no rank had data: nothing done (the epoch is over everywhere)
+  bool skipped = false;    // non-finite loss or gradient on some rank: no update anywhere
 };
 
 class Trainer {
  public:
   Trainer(Seq2SeqModel& model, const TrainStepConfig& config);
 
-  // Called after backward with the gradient buffer holding this process's d(loss sum); must
-  // leave there the gradient summed over all processes and return the global token count.
-  // Default: nothing to reduce, returns the local count.
-  using GradientReducer = std::function<int64_t(ops::ParamStore&, int64_t local_tokens)>;
-  void set_gradient_reducer(GradientReducer reducer) { reducer_ = std::move(reducer); }
+  void set_gradient_reducer(GradientReducer* reducer) { reducer_ = reducer; }
+  // Test hook: runs after this rank's backward, before the reduction (e.g. to inject a NaN).
+  void set_after_backward(std::function<void(ops::ParamStore&)> hook) { after_backward_ = std::move(hook); }
 
-  StepResult train_step(const data::Batch& batch);
+  // One step over this rank's micro-batches (none: this rank has no data left, but still takes
+  // part in the collectives). Collective when a reducer is set.
+  StepResult train_step(const std::vector<const data::Batch*>& micro_batches);
+  StepResult train_step(const data::Batch& batch) { return train_step(std::vector<const data::Batch*>{&batch}); }
 
-  int64_t step() const { return step_; }
+  int64_t step() const { return step_; }  // steps taken (updates and skips; not empty steps)
+  void set_step(int64_t step) { step_ = step; }
   ops::Optimizer& optimizer() { return optimizer_; }
   float learning_rate() const { return learning_rate_; }
   void set_learning_rate(float lr) { learning_rate_ = lr; }
+  // Seconds of the last step spent in forward+backward, waiting for the reduction, updating.
+  double compute_seconds() const { return compute_seconds_; }
+  double reduce_seconds() const { return reduce_seconds_; }
+  double update_seconds() const { return update_seconds_; }
 
  private:
   Seq2SeqModel& model_;
   TrainStepConfig config_;
   ops::Optimizer optimizer_;
-  GradientReducer reducer_;
+  GradientReducer* reducer_ = nullptr;
+  std::function<void(ops::ParamStore&)> after_backward_;
   float learning_rate_;
   int64_t step_ = 0;
+  double compute_seconds_ = 0, reduce_seconds_ = 0, update_seconds_ = 0;
 };
 
 }  // namespace tandem::trainer
