@@ -31,7 +31,10 @@ StepResult Trainer::train_step(const std::vector<const data::Batch*>& micro_batc
     // oneDNN RNN backward (and every backward in ops/) accumulates: zero once per step, here.
     store.zero_grads();
   }
-  const ops::GradientsReady ready = [this](size_t offset) { reducer_->gradients_ready(offset); };
+  const ops::GradientsReady ready = [this, &store](size_t offset) {
+    if (gradient_hook_) gradient_hook_(store, offset);
+    if (reducer_) reducer_->gradients_ready(offset);
+  };
   for (size_t i = 0; i < micro_batches.size(); ++i) {
     const uint64_t noise_key = ops::combine_keys(
         ops::combine_keys(config_.seed, static_cast<uint64_t>(step_)),
@@ -41,9 +44,8 @@ StepResult Trainer::train_step(const std::vector<const data::Batch*>& micro_batc
     result.local.tokens += loss.tokens;
     // Gradient of the loss SUM; normalised in the update by the global token count.
     const bool last = i + 1 == micro_batches.size();
-    model_.backward(1.0f, reducer_ && last ? ready : ops::GradientsReady{});
+    model_.backward(1.0f, last && (reducer_ || gradient_hook_) ? ready : ops::GradientsReady{});
   }
-  if (after_backward_) after_backward_(store);
   compute_seconds_ = seconds_since(start);
 
   start = std::chrono::steady_clock::now();

@@ -53,8 +53,12 @@ class Trainer {
   Trainer(Seq2SeqModel& model, const TrainStepConfig& config);
 
   void set_gradient_reducer(GradientReducer* reducer) { reducer_ = reducer; }
-  // Test hook: runs after this rank's backward, before the reduction (e.g. to inject a NaN).
-  void set_after_backward(std::function<void(ops::ParamStore&)> hook) { after_backward_ = std::move(hook); }
+  // Test hook (fault injection): sees every "gradients from offset on are final" report of the
+  // step's last backward before the reducer does, so it can poison a final gradient (a NaN)
+  // exactly where a real one would appear.
+  void set_gradient_hook(std::function<void(ops::ParamStore&, size_t offset)> hook) {
+    gradient_hook_ = std::move(hook);
+  }
 
   // One step over this rank's micro-batches (none: this rank has no data left, but still takes
   // part in the collectives). Collective when a reducer is set.
@@ -76,7 +80,7 @@ class Trainer {
   TrainStepConfig config_;
   ops::Optimizer optimizer_;
   GradientReducer* reducer_ = nullptr;
-  std::function<void(ops::ParamStore&)> after_backward_;
+  std::function<void(ops::ParamStore&, size_t)> gradient_hook_;
   float learning_rate_;
   int64_t step_ = 0;
   double compute_seconds_ = 0, reduce_seconds_ = 0, update_seconds_ = 0;

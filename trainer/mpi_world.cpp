@@ -1,0 +1,143 @@
+#include "trainer/mpi_world.h"
+
+#include <map>
+#include <sstream>
+
+#include "ops/errors.h"
+
+namespace tandem::trainer {
+
+void check_mpi(int code, const char* call) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw DistributedError(std::string(call) + " failed: " + std::string(text, static_cast<size_t>(length)));
+}
+
+MpiWorld::MpiWorld(int* argc, char*** argv) {
+  int provided = 0;
+  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+  MPI_Comm node = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_size(node, &local_size_);
+  MPI_Comm_free(&node);
+}
+
+MpiWorld::~MpiWorld() {
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  MPI_Finalize();
+}
+
+void MpiWorld::sum(std::vector<double>& values) const {
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, comm_),
+            "MPI_Allreduce");
+}
+
+double MpiWorld::max(double value) const {
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  return value;
+}
+
+std::vector<std::string> MpiWorld::all_gather(const std::string& text) const {
+  const int length = static_cast<int>(text.size());
+  std::vector<int> lengths(static_cast<size_t>(size_)), displacements(static_cast<size_t>(size_), 0);
+  check_mpi(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+  for (int r = 1; r < size_; ++r)
+    displacements[static_cast<size_t>(r)] = displacements[static_cast<size_t>(r - 1)] + lengths[static_cast<size_t>(r - 1)];
+  std::string all(static_cast<size_t>(displacements.back() + lengths.back()), '\0');
+  check_mpi(MPI_Allgatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), displacements.data(), MPI_CHAR,
+                           comm_),
+            "MPI_Allgatherv");
+  std::vector<std::string> texts;
+  for (int r = 0; r < size_; ++r)
+    texts.push_back(all.substr(static_cast<size_t>(displacements[static_cast<size_t>(r)]),
+                               static_cast<size_t>(lengths[static_cast<size_t>(r)])));
+  return texts;
+}
+
+std::vector<uint64_t> MpiWorld::all_gather(uint64_t value) const {
+  std::vector<uint64_t> values(static_cast<size_t>(size_));
+  check_mpi(MPI_Allgather(&value, 1, MPI_UINT64_T, values.data(), 1, MPI_UINT64_T, comm_), "MPI_Allgather");
+  return values;
+}
+
+void MpiWorld::broadcast(float* data, size_t count, int root) const {
+  constexpr size_t kPiece = 1 << 28;  // MPI counts are int
+  for (size_t done = 0; done < count; done += kPiece)
+    check_mpi(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)), MPI_FLOAT, root, comm_),
+              "MPI_Bcast");
+}
+
+void MpiWorld::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void MpiWorld::abort(int exit_code) const { MPI_Abort(MPI_COMM_WORLD, exit_code); std::abort(); }
+
+namespace {
+
+// "key = value" lines -> map (lines without " = " are keyed by themselves).
+std::map<std::string, std::string> key_values(const std::string& text) {
+  std::map<std::string, std::string> values;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t at = line.find(" = ");
+    if (at == std::string::npos)
+      values[line] = "";
+    else
+      values[line.substr(0, at)] = line.substr(at + 3);
+  }
+  return values;
+}
+
+std::string ranks_text(const std::vector<int>& ranks) {
+  std::string text = ranks.size() == 1 ? "rank " : "ranks ";
+  for (size_t i = 0; i < ranks.size(); ++i) text += (i ? "," : "") + std::to_string(ranks[i]);
+  return text;
+}
+
+}  // namespace
+
+void require_agreement(const MpiWorld& world, const std::string& what, const std::string& text) {
+  const std::vector<std::string> texts = world.all_gather(text);
+  bool same = true;
+  for (const std::string& other : texts) same = same && other == texts[0];
+  if (same) return;
+  // Every rank builds the same message from the same gathered texts.
+  std::vector<std::map<std::string, std::string>> parsed;
+  std::map<std::string, bool> keys;
+  for (const std::string& other : texts) {
+    parsed.push_back(key_values(other));
+    for (const auto& entry : parsed.back()) keys[entry.first] = true;
+  }
+  for (const auto& [key, unused] : keys) {
+    std::map<std::string, std::vector<int>> by_value;
+    for (size_t r = 0; r < parsed.size(); ++r) {
+      const auto found = parsed[r].find(key);
+      by_value[found == parsed[r].end() ? "(missing)" : found->second].push_back(static_cast<int>(r));
+    }
+    if (by_value.size() < 2) continue;
+    std::string message = "ranks disagree on the " + what + ": " + key;
+    bool first = true;
+    for (const auto& [value, ranks] : by_value) {
+      message += (first ? " is '" : " but '") + value + "' on " + ranks_text(ranks);
+      first = false;
+    }
+    throw DistributedError(message);
+  }
+  throw DistributedError("ranks disagree on the " + what);
+}
+
+uint64_t bit_checksum(const float* data, size_t count) {
+  uint64_t hash = 0xCBF29CE484222325ull;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < count * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 0x100000001B3ull;
+  return hash;
+}
+
+}  // namespace tandem::trainer

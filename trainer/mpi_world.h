@@ -1,0 +1,60 @@
+// MPI for tandem: the one MpiWorld (constructed first in main(), finalises last), this
+// process's place (rank, size, ranks on this node), the few collectives the trainer needs, and
+// agreement checks that turn "ranks disagree" into the same error on every rank (Horovod's
+// negotiation) instead of a hang or a silent divergence.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tandem::trainer {
+
+class MpiWorld {
+ public:
+  // MPI_Init_thread (funneled: only the main thread calls MPI; the loader thread never does).
+  // Errors return codes, which the helpers below turn into DistributedError.
+  MpiWorld(int* argc, char*** argv);
+  ~MpiWorld();
+  MpiWorld(const MpiWorld&) = delete;
+  MpiWorld& operator=(const MpiWorld&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }  // among the ranks on this node
+  int local_size() const { return local_size_; }
+  MPI_Comm comm() const { return comm_; }
+
+  // Element-wise sum over ranks, in place (blocking).
+  void sum(std::vector<double>& values) const;
+  double max(double value) const;
+  // Every rank's `text`, indexed by rank.
+  std::vector<std::string> all_gather(const std::string& text) const;
+  // Every rank's 64-bit value, indexed by rank.
+  std::vector<uint64_t> all_gather(uint64_t value) const;
+  void broadcast(float* data, size_t count, int root) const;
+  void barrier() const;
+
+  // Ends every rank of the job (after a rank-local failure that the others cannot learn of).
+  [[noreturn]] void abort(int exit_code) const;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+};
+
+// Throws DistributedError with the same message on every rank if `text` is not identical on all
+// ranks. For "key = value" lines the message names the first key that differs and each
+// distinct value with its ranks, e.g. "ranks disagree on the configuration: hidden_size is 64 on
+// rank 1 but 32 on rank 0". Collective.
+void require_agreement(const MpiWorld& world, const std::string& what, const std::string& text);
+
+// A 64-bit checksum of the bits of `count` floats (FNV-1a over the raw bytes).
+uint64_t bit_checksum(const float* data, size_t count);
+
+// Throws DistributedError "<file>: MPI call failed: ..." for a non-success MPI return code.
+void check_mpi(int code, const char* call);
+
+}  // namespace tandem::trainer
