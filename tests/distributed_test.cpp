@@ -22,7 +22,8 @@ namespace {
 trainer::MpiWorld* world = nullptr;
 
 const data::ReversalTask kTask{10, 3, 9, 77};
-constexpr int kGlobalBatch = 12;  // divisible by ranks x micro-batches for 2 and 3 ranks, accum 1 and 2
+constexpr int kGlobalBatch =
+    12;  // divisible by ranks x micro-batches for 2 and 3 ranks, accum 1 and 2
 
 trainer::ModelConfig tiny_model() {
   trainer::ModelConfig config;
@@ -52,7 +53,8 @@ struct Replica {
   Replica(double clip_norm, bool distributed) : trainer(model, step_config(clip_norm)) {
     model.initialize(5);
     if (distributed) {
-      reducer = std::make_unique<trainer::BucketedAllReduce>(*world, model.params(), 4096);  // several buckets
+      reducer = std::make_unique<trainer::BucketedAllReduce>(*world, model.params(),
+                                                             4096);  // several buckets
       trainer.set_gradient_reducer(reducer.get());
     }
   }
@@ -68,12 +70,14 @@ TEST_P(NRanksVsOneRank, ParametersEqualAfterStepsOnTheUnionOfBatches) {
     const uint64_t first = static_cast<uint64_t>(step) * kGlobalBatch;
     std::vector<data::Batch> micro;
     for (int j = 0; j < accumulation; ++j)
-      micro.push_back(kTask.batch(first + static_cast<uint64_t>((world->rank() * accumulation + j) * per_micro_batch),
-                                  per_micro_batch));
+      micro.push_back(kTask.batch(
+          first + static_cast<uint64_t>((world->rank() * accumulation + j) * per_micro_batch),
+          per_micro_batch));
     std::vector<const data::Batch*> pointers;
     for (const data::Batch& batch : micro) pointers.push_back(&batch);
     const trainer::StepResult mine = distributed.trainer.train_step(pointers);
-    const trainer::StepResult theirs = reference.trainer.train_step(kTask.batch(first, kGlobalBatch));
+    const trainer::StepResult theirs =
+        reference.trainer.train_step(kTask.batch(first, kGlobalBatch));
     ASSERT_FALSE(mine.skipped);
     EXPECT_EQ(mine.global.tokens, theirs.global.tokens);
     EXPECT_NEAR(mine.global.loss, theirs.global.loss, 1e-5 * theirs.global.loss);
@@ -91,7 +95,8 @@ INSTANTIATE_TEST_SUITE_P(Accumulation, NRanksVsOneRank, ::testing::Values(1, 2),
 TEST(Distributed, ReplicasAreBitIdenticalAfterEveryStep) {
   Replica replica(1.0, true);
   for (int step = 0; step < 6; ++step) {
-    const data::Batch batch = kTask.batch(static_cast<uint64_t>(1000 + step * 100 + world->rank() * 10), 3 + world->rank());
+    const data::Batch batch = kTask.batch(
+        static_cast<uint64_t>(1000 + step * 100 + world->rank() * 10), 3 + world->rank());
     replica.trainer.train_step(batch);
     const auto sums = world->all_gather(trainer::bit_checksum(replica.model.params().values(),
                                                               replica.model.params().total_size()));
@@ -111,11 +116,14 @@ TEST(Distributed, NonFiniteGradientOnOneRankSkipsTheStepOnEveryRank) {
     }
   });
   for (int step = 0; step < 5; ++step) {
-    const data::Batch batch = kTask.batch(static_cast<uint64_t>(2000 + step * 100 + world->rank() * 10), 4);
-    const std::vector<float> before(replica.model.params().values(),
-                                    replica.model.params().values() + replica.model.params().total_size());
+    const data::Batch batch =
+        kTask.batch(static_cast<uint64_t>(2000 + step * 100 + world->rank() * 10), 4);
+    const std::vector<float> before(
+        replica.model.params().values(),
+        replica.model.params().values() + replica.model.params().total_size());
     const trainer::StepResult result = replica.trainer.train_step(batch);
-    const bool changed = std::memcmp(before.data(), replica.model.params().values(), before.size() * sizeof(float)) != 0;
+    const bool changed = std::memcmp(before.data(), replica.model.params().values(),
+                                     before.size() * sizeof(float)) != 0;
     if (step == 2) {  // NOLINT(readability-braces-around-statements)
       EXPECT_TRUE(result.skipped) << "rank " << world->rank();
       EXPECT_FALSE(changed) << "parameters moved on a skipped step";
@@ -124,8 +132,9 @@ TEST(Distributed, NonFiniteGradientOnOneRankSkipsTheStepOnEveryRank) {
       EXPECT_TRUE(changed);
     }
   }
-  for (float v : std::vector<float>(replica.model.params().values(),
-                                    replica.model.params().values() + replica.model.params().total_size()))
+  for (float v :
+       std::vector<float>(replica.model.params().values(),
+                          replica.model.params().values() + replica.model.params().total_size()))
     ASSERT_TRUE(std::isfinite(v));
   if (world->rank() == bad_rank) {
     EXPECT_EQ(poisoned_step, 2);
@@ -138,7 +147,9 @@ TEST(Distributed, RankWithoutDataTakesPartWithoutBlockingTheOthers) {
   for (int step = 0; step < 5; ++step) {
     std::vector<data::Batch> batches;
     const bool has_data = step < (world->rank() == 0 ? 4 : 2);
-    if (has_data) batches.push_back(kTask.batch(static_cast<uint64_t>(3000 + step * 100 + world->rank() * 10), 3));
+    if (has_data)
+      batches.push_back(
+          kTask.batch(static_cast<uint64_t>(3000 + step * 100 + world->rank() * 10), 3));
     std::vector<const data::Batch*> pointers;
     for (const data::Batch& batch : batches) pointers.push_back(&batch);
     const trainer::StepResult result = distributed.trainer.train_step(pointers);
@@ -157,8 +168,9 @@ TEST(Distributed, RankWithoutDataTakesPartWithoutBlockingTheOthers) {
       EXPECT_TRUE(result.empty) << "no rank had data: the epoch is over everywhere";
     }
   }
-  testing::expect_near_all("parameters", distributed.model.params().values(), reference.model.params().values(),
-                           reference.model.params().total_size(), 1e-5);
+  testing::expect_near_all("parameters", distributed.model.params().values(),
+                           reference.model.params().values(), reference.model.params().total_size(),
+                           1e-5);
 }
 
 TEST(Distributed, DisagreementIsTheSameErrorOnEveryRank) {
@@ -186,6 +198,7 @@ int main(int argc, char** argv) {
   const int failed = RUN_ALL_TESTS();
   std::vector<double> failures{static_cast<double>(failed != 0)};
   world.sum(failures);
-  if (world.rank() == 0 && failures[0] > 0) std::fprintf(stderr, "distributed_test: %g rank(s) failed\n", failures[0]);
+  if (world.rank() == 0 && failures[0] > 0)
+    std::fprintf(stderr, "distributed_test: %g rank(s) failed\n", failures[0]);
   return failures[0] > 0 ? 1 : 0;
 }

@@ -150,7 +150,8 @@ TEST_P(ModelTest, GradientsReportedFinalDoNotChangeAfterwards) {
   model.forward(three_pairs(), 9);
   std::vector<std::pair<size_t, std::vector<float>>> snapshots;
   model.backward(1.0f, [&](size_t offset) {
-    snapshots.emplace_back(offset, std::vector<float>(store.grads() + offset, store.grads() + store.total_size()));
+    snapshots.emplace_back(
+        offset, std::vector<float>(store.grads() + offset, store.grads() + store.total_size()));
   });
   ASSERT_FALSE(snapshots.empty());
   EXPECT_EQ(snapshots.back().first, 0u);

@@ -63,8 +63,8 @@ class Decoder {
                    bool step_by_step);
   void initial_states(const Encoder& encoder, bool training);
   void run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk, bool training);
-  void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
-                      Encoder& encoder, const ops::GradientsReady& ready);
+  void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale, Encoder& encoder,
+                      const ops::GradientsReady& ready);
   void backward_initial_states(Encoder& encoder);
   int input_size() const;
 

@@ -15,7 +15,8 @@
 
 namespace tandem::trainer {
 
-BucketedAllReduce::BucketedAllReduce(const MpiWorld& world, ops::ParamStore& store, size_t bucket_bytes)
+BucketedAllReduce::BucketedAllReduce(const MpiWorld& world, ops::ParamStore& store,
+                                     size_t bucket_bytes)
     : world_(world), store_(store) {
   const size_t total = store.total_size();
   const size_t bucket = std::max<size_t>(1024, bucket_bytes / sizeof(float));
@@ -28,7 +29,8 @@ BucketedAllReduce::BucketedAllReduce(const MpiWorld& world, ops::ParamStore& sto
 }
 
 BucketedAllReduce::~BucketedAllReduce() {
-  if (!requests_.empty()) MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+  if (!requests_.empty())
+    MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
 }
 
 void BucketedAllReduce::launch_through(size_t bucket_index) {
@@ -36,8 +38,9 @@ void BucketedAllReduce::launch_through(size_t bucket_index) {
   for (; launched_ <= bucket_index && launched_ < buckets_.size(); ++launched_) {
     const Bucket& bucket = buckets_[launched_];
     MPI_Request request = MPI_REQUEST_NULL;
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, grads + bucket.begin, static_cast<int>(bucket.end - bucket.begin),
-                             MPI_FLOAT, MPI_SUM, world_.comm(), &request),
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, grads + bucket.begin,
+                             static_cast<int>(bucket.end - bucket.begin), MPI_FLOAT, MPI_SUM,
+                             world_.comm(), &request),
               "MPI_Iallreduce");
     requests_.push_back(request);
   }
@@ -50,7 +53,8 @@ void BucketedAllReduce::gradients_ready(size_t offset) {
   if (last_ready > launched_) launch_through(last_ready - 1);
   if (!requests_.empty()) {
     int done = 0;
-    check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
+    check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done,
+                          MPI_STATUSES_IGNORE),
               "MPI_Testall");
   }
 }
@@ -58,11 +62,13 @@ void BucketedAllReduce::gradients_ready(size_t offset) {
 StepTotals BucketedAllReduce::finish(const StepTotals& local) {
   size_t early_bytes = 0;
   for (size_t i = 0; i < launched_; ++i) early_bytes += buckets_[i].end - buckets_[i].begin;
-  launched_early_fraction_ =
-      store_.total_size() ? static_cast<double>(early_bytes) / static_cast<double>(store_.total_size()) : 0.0;
+  launched_early_fraction_ = store_.total_size() ? static_cast<double>(early_bytes) /
+                                                       static_cast<double>(store_.total_size())
+                                                 : 0.0;
   const auto start = std::chrono::steady_clock::now();
   launch_through(buckets_.size());
-  const int code = MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+  const int code =
+      MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
   requests_.clear();
   launched_ = 0;
   check_mpi(code, "MPI_Waitall");

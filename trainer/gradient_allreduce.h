@@ -40,7 +40,7 @@ class BucketedAllReduce : public GradientReducer {
   };
   std::vector<Bucket> buckets_;  // from the end of the buffer to its start
   std::vector<MPI_Request> requests_;
-  size_t launched_ = 0;          // buckets launched this step
+  size_t launched_ = 0;  // buckets launched this step
   double wait_seconds_ = 0.0, launched_early_fraction_ = 0.0;
 };
 

@@ -12,7 +12,8 @@ void check_mpi(int code, const char* call) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   MPI_Error_string(code, text, &length);
-  throw DistributedError(std::string(call) + " failed: " + std::string(text, static_cast<size_t>(length)));
+  throw DistributedError(std::string(call) +
+                         " failed: " + std::string(text, static_cast<size_t>(length)));
 }
 
 MpiWorld::MpiWorld(int* argc, char*** argv) {
@@ -23,7 +24,8 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
   MPI_Comm node = MPI_COMM_NULL;
-  check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
   MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_size(node, &local_size_);
   MPI_Comm_free(&node);
@@ -35,7 +37,8 @@ MpiWorld::~MpiWorld() {
 }
 
 void MpiWorld::sum(std::vector<double>& values) const {
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, comm_),
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE,
+                          MPI_SUM, comm_),
             "MPI_Allreduce");
 }
 
@@ -46,13 +49,15 @@ double MpiWorld::max(double value) const {
 
 std::vector<std::string> MpiWorld::all_gather(const std::string& text) const {
   const int length = static_cast<int>(text.size());
-  std::vector<int> lengths(static_cast<size_t>(size_)), displacements(static_cast<size_t>(size_), 0);
+  std::vector<int> lengths(static_cast<size_t>(size_)),
+      displacements(static_cast<size_t>(size_), 0);
   check_mpi(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm_), "MPI_Allgather");
   for (int r = 1; r < size_; ++r)
-    displacements[static_cast<size_t>(r)] = displacements[static_cast<size_t>(r - 1)] + lengths[static_cast<size_t>(r - 1)];
+    displacements[static_cast<size_t>(r)] =
+        displacements[static_cast<size_t>(r - 1)] + lengths[static_cast<size_t>(r - 1)];
   std::string all(static_cast<size_t>(displacements.back() + lengths.back()), '\0');
-  check_mpi(MPI_Allgatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), displacements.data(), MPI_CHAR,
-                           comm_),
+  check_mpi(MPI_Allgatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(),
+                           displacements.data(), MPI_CHAR, comm_),
             "MPI_Allgatherv");
   std::vector<std::string> texts;
   for (int r = 0; r < size_; ++r)
@@ -63,20 +68,27 @@ std::vector<std::string> MpiWorld::all_gather(const std::string& text) const {
 
 std::vector<uint64_t> MpiWorld::all_gather(uint64_t value) const {
   std::vector<uint64_t> values(static_cast<size_t>(size_));
-  check_mpi(MPI_Allgather(&value, 1, MPI_UINT64_T, values.data(), 1, MPI_UINT64_T, comm_), "MPI_Allgather");
+  check_mpi(MPI_Allgather(&value, 1, MPI_UINT64_T, values.data(), 1, MPI_UINT64_T, comm_),
+            "MPI_Allgather");
   return values;
 }
 
 void MpiWorld::broadcast(float* data, size_t count, int root) const {
   constexpr size_t kPiece = 1 << 28;  // MPI counts are int
   for (size_t done = 0; done < count; done += kPiece)
-    check_mpi(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)), MPI_FLOAT, root, comm_),
+    check_mpi(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)), MPI_FLOAT,
+                        root, comm_),
               "MPI_Bcast");
 }
 
-void MpiWorld::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+void MpiWorld::barrier() const {
+  check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+}
 
-void MpiWorld::abort(int exit_code) const { MPI_Abort(MPI_COMM_WORLD, exit_code); std::abort(); }
+void MpiWorld::abort(int exit_code) const {
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::abort();
+}
 
 namespace {
 
@@ -119,7 +131,8 @@ void require_agreement(const MpiWorld& world, const std::string& what, const std
     std::map<std::string, std::vector<int>> by_value;
     for (size_t r = 0; r < parsed.size(); ++r) {
       const auto found = parsed[r].find(key);
-      by_value[found == parsed[r].end() ? "(missing)" : found->second].push_back(static_cast<int>(r));
+      by_value[found == parsed[r].end() ? "(missing)" : found->second].push_back(
+          static_cast<int>(r));
     }
     if (by_value.size() < 2) continue;
     std::string message = "ranks disagree on the " + what + ": " + key;

@@ -63,7 +63,9 @@ class Trainer {
   // One step over this rank's micro-batches (none: this rank has no data left, but still takes
   // part in the collectives). Collective when a reducer is set.
   StepResult train_step(const std::vector<const data::Batch*>& micro_batches);
-  StepResult train_step(const data::Batch& batch) { return train_step(std::vector<const data::Batch*>{&batch}); }
+  StepResult train_step(const data::Batch& batch) {
+    return train_step(std::vector<const data::Batch*>{&batch});
+  }
 
   int64_t step() const { return step_; }  // steps taken (updates and skips; not empty steps)
   void set_step(int64_t step) { step_ = step; }

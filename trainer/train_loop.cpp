@@ -1,0 +1,419 @@
+// Constraints that shaped the loop:
+// 1. Ranks must issue the same collectives in the same order. Every branch (epoch end, skip,
+//    validation, stop) is decided on reduced or agreed values; a rank whose data ran out still
+//    takes part in every step with an empty micro-batch list.
+// 2. A failure that happens on some ranks only (a missing file on one node) would leave the
+//    others waiting in the next collective: set-up work runs under collective_try(), which
+//    turns it into the same error on every rank.
+// 3. All ranks start from rank 0's parameters (broadcast) and are compared by a bit checksum
+//    every replica_check_every steps, so a divergence stops the run with the ranks named.
+// 4. Output comes from rank 0 only; timing of every rank is gathered at log steps so the
+//    slowest rank is visible.
+#include "trainer/train_loop.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "data/atomic_file.h"
+#include "data/batch_loader.h"
+#include "ops/errors.h"
+#include "trainer/gradient_allreduce.h"
+#include "trainer/seq2seq_model.h"
+#include "trainer/train_step.h"
+
+namespace tandem::trainer {
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+std::string number_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// Runs `body` on every rank; if it throws a tandem::Error on any rank, every rank throws the
+// same DistributedError naming the first failing rank and its message.
+// A ConfigError stays a ConfigError (a usage problem), anything else becomes DistributedError.
+template <typename Body>
+void collective_try(const MpiWorld& world, Body&& body) {
+  std::string failure;  // "C" or "E" + message
+  try {
+    body();
+  } catch (const ConfigError& error) {
+    failure = std::string("C") + error.what();
+  } catch (const Error& error) {
+    failure = std::string("E") + error.what();
+  }
+  const std::vector<std::string> failures = world.all_gather(failure);
+  for (size_t r = 0; r < failures.size(); ++r) {
+    if (failures[r].empty()) continue;
+    const std::string message =
+        (world.size() > 1 ? "rank " + std::to_string(r) + ": " : std::string()) +
+        failures[r].substr(1);
+    if (failures[r][0] == 'C') throw ConfigError(message);
+    throw DistributedError(message);
+  }
+}
+
+std::string config_text(const TrainConfig& config) {
+  std::string text;
+  for (const auto& [key, value] : to_key_values(config)) text += key + " = " + value + "\n";
+  return text;
+}
+
+std::string duration_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "-";
+  const auto s = static_cast<int64_t>(seconds);
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  return text;
+}
+
+// Validation loss per target token over the split (each rank its share, then summed).
+std::pair<double, int64_t> validate(const MpiWorld& world, Seq2SeqModel& model,
+                                    data::BatchLoader& loader) {
+  std::vector<double> totals{0.0, 0.0};
+  collective_try(world, [&] {
+    loader.start_epoch(0);
+    while (auto batch = loader.next()) {
+      const ops::LossSum loss = model.evaluate(*batch);
+      totals[0] += loss.loss;
+      totals[1] += static_cast<double>(loss.tokens);
+    }
+  });
+  world.sum(totals);
+  return {totals[1] > 0 ? totals[0] / totals[1] : 0.0, static_cast<int64_t>(totals[1])};
+}
+
+// Accumulates per-step figures between two log lines.
+struct Interval {
+  double loss = 0, data_wait = 0, compute = 0, reduce = 0, update = 0, early = 0;
+  int64_t tokens = 0, steps = 0, real_tokens = 0, padded_tokens = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+void request_stop() {
+  stop_requested = true;
+}
+
+std::vector<std::pair<std::string, std::string>> to_key_values(const TrainConfig& c) {
+  std::vector<std::pair<std::string, std::string>> values{{"corpus", c.corpus},
+                                                          {"run-dir", c.run_dir}};
+  for (const auto& [key, value] : to_key_values(c.model)) {
+    if (key == "src_vocab" || key == "tgt_vocab") continue;  // from the corpus
+    std::string option = key;
+    for (char& ch : option)
+      if (ch == '_') ch = '-';
+    values.emplace_back(option, value);
+  }
+  const std::vector<std::pair<std::string, std::string>> rest{
+      {"optimizer", ops::optimizer_kind_name(c.optimizer.kind)},
+      {"lr", number_text(c.schedule.base_lr)},
+      {"lr-schedule", schedule_kind_name(c.schedule.kind)},
+      {"warmup-steps", std::to_string(c.schedule.warmup_steps)},
+      {"decay-factor", number_text(c.schedule.decay_factor)},
+      {"decay-every", std::to_string(c.schedule.decay_every)},
+      {"plateau-patience", std::to_string(c.schedule.plateau_patience)},
+      {"momentum", number_text(c.optimizer.momentum)},
+      {"beta1", number_text(c.optimizer.beta1)},
+      {"beta2", number_text(c.optimizer.beta2)},
+      {"weight-decay", number_text(c.optimizer.weight_decay)},
+      {"clip-norm", number_text(c.clip_norm)},
+      {"accum", std::to_string(c.accumulation)},
+      {"batch-tokens", std::to_string(c.batch_tokens)},
+      {"batch-size", std::to_string(c.batch_size)},
+      {"pool", std::to_string(c.pool)},
+      {"seed", std::to_string(c.seed)},
+      {"max-steps", std::to_string(c.max_steps)},
+      {"max-epochs", std::to_string(c.max_epochs)},
+      {"max-minutes", number_text(c.max_minutes)},
+      {"valid-every", std::to_string(c.valid_every)},
+      {"early-stopping", std::to_string(c.early_stopping)},
+      {"log-every", std::to_string(c.log_every)},
+      {"replica-check-every", std::to_string(c.replica_check_every)},
+      {"max-skips", std::to_string(c.max_skips)},
+      {"bucket-mb", number_text(c.bucket_mb)}};
+  values.insert(values.end(), rest.begin(), rest.end());
+  return values;
+}
+
+int run_training(MpiWorld& world, TrainConfig config) {
+  const bool leader = world.rank() == 0;
+  auto say = [&](const std::string& line) {
+    if (leader) std::fprintf(stderr, "%s\n", line.c_str());
+  };
+  // Set-up that can fail on one rank only (options differ, a file is missing there): agreed.
+  std::optional<data::Corpus> corpus;
+  collective_try(world, [&] {
+    require_config(!config.corpus.empty(), "corpus",
+                   "no corpus directory (--corpus DIR, made by tandem-prep)");
+    require_config(config.max_steps > 0 || config.max_epochs > 0 || config.max_minutes > 0,
+                   "max-steps", "set a limit: --max-steps, --max-epochs or --max-minutes");
+    require_config(config.accumulation >= 1, "accum", "must be at least 1");
+    require_config(config.log_every >= 1, "log-every", "must be at least 1");
+    require_config(config.bucket_mb > 0, "bucket-mb", "must be positive");
+    LrSchedule check_schedule(config.schedule);
+    corpus.emplace(data::Corpus::open(config.corpus));
+    config.model.src_vocab_size = corpus->manifest().source.vocab_size;
+    config.model.tgt_vocab_size = corpus->manifest().target.vocab_size;
+    validate(config.model);
+  });
+  // Everything that must be equal everywhere: the configuration, the corpus (its vocabularies
+  // and shards), the machine-independent build settings.
+  std::string identity = config_text(config);
+  identity += "src_vocab_checksum = " + corpus->manifest().source.vocab_checksum + "\n";
+  identity += "tgt_vocab_checksum = " + corpus->manifest().target.vocab_checksum + "\n";
+  identity += "train_examples = " + std::to_string(corpus->manifest().examples("train")) + "\n";
+  identity += "valid_examples = " + std::to_string(corpus->manifest().examples("valid")) + "\n";
+  require_agreement(world, "configuration", identity);
+
+  if (leader) {
+    std::filesystem::create_directories(config.run_dir);
+    data::write_file_atomically(config.run_dir + "/config.ini", config_text(config));
+    std::fprintf(
+        stderr,
+        "tandem-train: %d rank(s) x %d thread(s); configuration (also in %s/config.ini):\n%s",
+        world.size(), omp_get_max_threads(), config.run_dir.c_str(), config_text(config).c_str());
+  }
+
+  ops::DnnlContext ctx;
+  Seq2SeqModel model(config.model, ctx);
+  ops::ParamStore& params = model.params();
+  model.initialize(config.seed);
+  world.broadcast(params.values(), params.total_size(), 0);  // rank 0's parameters everywhere
+  params.mark_values_changed();
+  say("parameters: " + std::to_string(params.parameter_count()));
+
+  TrainStepConfig step_config;
+  step_config.optimizer = config.optimizer;
+  step_config.learning_rate = static_cast<float>(config.schedule.base_lr);
+  step_config.clip_norm = config.clip_norm;
+  step_config.seed = config.seed;
+  step_config.rank = world.rank();
+  Trainer trainer(model, step_config);
+  LrSchedule schedule(config.schedule);
+  std::unique_ptr<BucketedAllReduce> reducer;
+  if (world.size() > 1) {
+    reducer = std::make_unique<BucketedAllReduce>(
+        world, params, static_cast<size_t>(config.bucket_mb * (1 << 20)));
+    trainer.set_gradient_reducer(reducer.get());
+  }
+
+  data::LoaderOptions train_options;
+  train_options.batch_tokens = config.batch_tokens;
+  train_options.batch_size = config.batch_size;
+  train_options.pool = config.pool;
+  train_options.seed = config.seed;
+  train_options.rank = world.rank();
+  train_options.ranks = world.size();
+  data::LoaderOptions valid_options = train_options;
+  valid_options.shuffle = false;
+  std::optional<data::BatchLoader> train_loader, valid_loader;
+  collective_try(world, [&] {
+    train_loader.emplace(*corpus, "train", train_options);
+    if (corpus->manifest().examples("valid") > 0)
+      valid_loader.emplace(*corpus, "valid", valid_options);
+  });
+
+  std::ofstream metrics;
+  if (leader) {
+    metrics.open(config.run_dir + "/metrics.jsonl", std::ios::app);
+    if (!metrics) throw IoError(config.run_dir + "/metrics.jsonl: cannot open for writing");
+  }
+  auto write_metrics = [&](const nlohmann::json& line) {
+    if (!leader) return;
+    metrics << line.dump() << "\n";
+    metrics.flush();
+  };
+
+  const auto run_start = std::chrono::steady_clock::now();
+  int64_t epoch = 0, consecutive_skips = 0, total_skips = 0, validations_without_improvement = 0;
+  Interval interval;
+  int exit_code = kExitDone;
+  std::string stop_reason = "step limit";
+  auto run_validation = [&]() -> bool {  // returns true if early stopping says stop
+    if (!valid_loader) return false;
+    const auto [loss, tokens] = validate(world, model, *valid_loader);
+    const bool best = schedule.observe_validation(loss);
+    validations_without_improvement = best ? 0 : validations_without_improvement + 1;
+    char line[200];
+    std::snprintf(line, sizeof line, "validation step %lld | epoch %lld | loss %.4f | ppl %.3f%s",
+                  static_cast<long long>(trainer.step()), static_cast<long long>(epoch), loss,
+                  std::exp(loss), best ? " | best" : "");
+    say(line);
+    write_metrics({{"type", "valid"},
+                   {"step", trainer.step()},
+                   {"epoch", epoch},
+                   {"loss", loss},
+                   {"ppl", std::exp(loss)},
+                   {"tokens", tokens},
+                   {"best", best}});
+    return config.early_stopping > 0 && validations_without_improvement >= config.early_stopping;
+  };
+
+  while (true) {
+    // Agreed stop: SIGINT on any rank, or the time limit by the slowest clock.
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    const double stop_votes =
+        world.max(stop_requested                                                   ? 2.0
+                  : (config.max_minutes > 0 && elapsed >= config.max_minutes * 60) ? 1.0
+                                                                                   : 0.0);
+    if (stop_votes >= 2.0) {
+      stop_reason = "interrupted (SIGINT)";
+      exit_code = kExitInterrupted;
+      break;
+    }
+    if (stop_votes >= 1.0) {
+      stop_reason = "time limit";
+      break;
+    }
+    if (config.max_steps > 0 && trainer.step() >= config.max_steps) break;
+
+    // This rank's micro-batches (none once its share of the epoch is used up). Agreed, so a
+    // corrupt shard on one rank stops every rank with its message.
+    const auto data_start = std::chrono::steady_clock::now();
+    std::vector<data::Batch> micro_batches;
+    collective_try(world, [&] {
+      for (int i = 0; i < config.accumulation; ++i) {
+        std::optional<data::Batch> batch = train_loader->next();
+        if (!batch) break;
+        interval.real_tokens += train_loader->last_padding().real_tokens;
+        interval.padded_tokens += train_loader->last_padding().padded_tokens;
+        micro_batches.push_back(std::move(*batch));
+      }
+    });
+    std::vector<const data::Batch*> pointers;
+    for (const data::Batch& batch : micro_batches) pointers.push_back(&batch);
+    interval.data_wait +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - data_start).count();
+
+    trainer.set_learning_rate(static_cast<float>(schedule.rate(trainer.step())));
+    const StepResult result = trainer.train_step(pointers);
+    if (result.empty) {  // every rank's share is used up: the epoch is over everywhere
+      ++epoch;
+      if (config.valid_every == 0 && run_validation()) {
+        stop_reason = "early stopping";
+        break;
+      }
+      if (config.max_epochs > 0 && epoch >= config.max_epochs) {
+        stop_reason = "epoch limit";
+        break;
+      }
+      train_loader->start_epoch(epoch);
+      continue;
+    }
+    if (result.skipped) {
+      ++total_skips;
+      if (++consecutive_skips >= config.max_skips)
+        throw DistributedError("non-finite loss or gradient in " +
+                               std::to_string(consecutive_skips) +
+                               " consecutive steps (last: step " + std::to_string(trainer.step()) +
+                               "); lower --lr or raise --clip-norm");
+      say("step " + std::to_string(trainer.step()) +
+          ": non-finite loss or gradient on some rank; update skipped");
+    } else {
+      consecutive_skips = 0;
+      interval.loss += result.global.loss;
+      interval.tokens += result.global.tokens;
+    }
+    ++interval.steps;
+    interval.compute += trainer.compute_seconds();
+    interval.reduce += trainer.reduce_seconds();
+    interval.update += trainer.update_seconds();
+    if (reducer) interval.early += reducer->launched_early_fraction();
+
+    const int64_t step = trainer.step();
+    if (config.replica_check_every > 0 && step % config.replica_check_every == 0) {
+      const auto sums = world.all_gather(bit_checksum(params.values(), params.total_size()));
+      for (size_t r = 1; r < sums.size(); ++r)
+        if (sums[r] != sums[0])
+          throw DistributedError("replicas diverged at step " + std::to_string(step) + ": rank " +
+                                 std::to_string(r) + " holds different parameters than rank 0");
+    }
+    if (step % config.log_every == 0) {
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - interval.start).count();
+      const double step_time = wall / static_cast<double>(interval.steps);
+      const auto times = world.all_gather(static_cast<uint64_t>(step_time * 1e9));
+      const auto slowest = std::max_element(times.begin(), times.end());
+      std::vector<double> padding{static_cast<double>(interval.real_tokens),
+                                  static_cast<double>(interval.padded_tokens)};
+      world.sum(padding);
+      const double loss =
+          interval.tokens ? interval.loss / static_cast<double>(interval.tokens) : 0.0;
+      const double run_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      double eta = -1;
+      if (config.max_steps > 0) eta = step_time * static_cast<double>(config.max_steps - step);
+      if (config.max_minutes > 0)
+        eta = std::min(eta < 0 ? 1e30 : eta, config.max_minutes * 60 - run_seconds);
+      const double padding_efficiency = padding[1] > 0 ? padding[0] / padding[1] : 1.0;
+      char line[320];
+      std::snprintf(line, sizeof line,
+                    "step %lld | epoch %lld | loss %.4f | ppl %.3f | lr %.2e | gnorm %.3f | %.0f "
+                    "tok/s | pad %.3f | "
+                    "eta %s",
+                    static_cast<long long>(step), static_cast<long long>(epoch), loss,
+                    std::exp(loss), trainer.learning_rate(), result.grad_norm,
+                    static_cast<double>(interval.tokens) / wall, padding_efficiency,
+                    duration_text(eta).c_str());
+      say(line);
+      const double n = static_cast<double>(interval.steps);
+      write_metrics({{"type", "train"},
+                     {"step", step},
+                     {"epoch", epoch},
+                     {"loss", loss},
+                     {"ppl", std::exp(loss)},
+                     {"lr", trainer.learning_rate()},
+                     {"grad_norm", result.grad_norm},
+                     {"tokens_per_s", static_cast<double>(interval.tokens) / wall},
+                     {"padding_efficiency", padding_efficiency},
+                     {"elapsed_s", run_seconds},
+                     {"eta_s", eta},
+                     {"step_s", step_time},
+                     {"time_s",
+                      {{"data_wait", interval.data_wait / n},
+                       {"forward_backward", interval.compute / n},
+                       {"allreduce_wait", interval.reduce / n},
+                       {"optimizer", interval.update / n}}},
+                     {"allreduce_started_early", reducer ? interval.early / n : 0.0},
+                     {"slowest_rank", slowest - times.begin()},
+                     {"slowest_step_s", static_cast<double>(*slowest) * 1e-9},
+                     {"skipped_steps", total_skips}});
+      interval = Interval{};
+    }
+    if (config.valid_every > 0 && step % config.valid_every == 0 && run_validation()) {
+      stop_reason = "early stopping";
+      break;
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  say("tandem-train: stopped (" + stop_reason + ") after " + std::to_string(trainer.step()) +
+      " steps, " + std::to_string(epoch) + " epoch(s), " + duration_text(seconds));
+  write_metrics({{"type", "end"},
+                 {"step", trainer.step()},
+                 {"epoch", epoch},
+                 {"reason", stop_reason},
+                 {"elapsed_s", seconds},
+                 {"skipped_steps", total_skips}});
+  return exit_code;
+}
+
+}  // namespace tandem::trainer

@@ -1,0 +1,61 @@
+// The distributed training loop behind tandem-train: loaders, steps, learning-rate schedule,
+// validation and early stopping, replica checks, progress line and JSON-lines metrics, and
+// agreed stops (limits, SIGINT). Every decision that changes control flow is taken on values
+// that all ranks share (reduced or agreed), so ranks never wait for each other in different
+// places.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/optimizer.h"
+#include "trainer/lr_schedule.h"
+#include "trainer/model_config.h"
+#include "trainer/mpi_world.h"
+
+namespace tandem::trainer {
+
+struct TrainConfig {
+  std::string corpus;           // tandem-prep output
+  std::string run_dir = "run";  // effective configuration and metrics go here
+  ModelConfig model;            // vocabulary sizes come from the corpus
+  ops::OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  double clip_norm = 5.0;
+  int accumulation = 1;         // micro-batches per step and rank
+  int64_t batch_tokens = 2048;  // per micro-batch; 0: use batch_size
+  int batch_size = 0;
+  int pool = 20;
+  uint64_t seed = 1;
+  int64_t max_steps = 0;  // 0: no limit (then max_epochs or max_minutes must be set)
+  int64_t max_epochs = 0;
+  double max_minutes = 0.0;
+  int64_t valid_every = 0;     // steps; 0: at the end of every epoch
+  int64_t early_stopping = 0;  // stop after this many validations without improvement (0: off)
+  int64_t log_every = 50;
+  int64_t replica_check_every = 100;
+  int64_t max_skips = 10;   // stop after this many non-finite steps in a row
+  double bucket_mb = 16.0;  // all-reduce bucket size
+  int threads = 0;          // OpenMP threads per rank; 0: cores on the node / ranks on the node
+};
+
+// Exit codes of tandem-train (documented in docs/training.md). Never renumber.
+constexpr int kExitDone = 0;   // reached a limit or early stopping
+constexpr int kExitError = 1;  // an error (I/O, corrupt data, ranks disagree, too many NaN steps)
+constexpr int kExitUsage = 2;  // bad command line or configuration
+constexpr int kExitInterrupted = 130;  // stopped cleanly on SIGINT
+
+// "key = value" lines of everything, in a fixed order: printed at start, stored as
+// <run_dir>/config.ini (loadable with --config), compared across ranks.
+std::vector<std::pair<std::string, std::string>> to_key_values(const TrainConfig& config);
+
+// Runs training; returns an exit code above. Throws tandem errors (the same one on every rank
+// when ranks disagree). Requires: OpenMP threads already set (see tandem_train.cpp).
+int run_training(MpiWorld& world, TrainConfig config);
+
+// Set from a SIGINT handler; the loop agrees on it at the next step boundary.
+void request_stop();
+
+}  // namespace tandem::trainer
