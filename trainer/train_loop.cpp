@@ -12,6 +12,7 @@
 #include "trainer/train_loop.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -104,6 +105,16 @@ struct Interval {
   int64_t tokens = 0, steps = 0, real_tokens = 0, padded_tokens = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 };
+
+// Every rank's peak resident memory in MiB, indexed by rank.
+std::vector<double> peak_rss_mib(const MpiWorld& world) {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::vector<double> peaks;
+  for (uint64_t kib : world.all_gather(static_cast<uint64_t>(usage.ru_maxrss)))
+    peaks.push_back(static_cast<double>(kib) / 1024.0);
+  return peaks;
+}
 
 }  // namespace
 
@@ -240,6 +251,25 @@ int run_training(MpiWorld& world, TrainConfig config) {
     metrics << line.dump() << "\n";
     metrics.flush();
   };
+
+  // What one blocking all-reduce of the whole gradient buffer costs here: the yardstick for
+  // how much of the bucketed, overlapped all-reduce stays hidden behind backward.
+  double blocking_allreduce_s = 0.0;
+  if (world.size() > 1) {
+    world.barrier();
+    const auto start = std::chrono::steady_clock::now();
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, params.grads(), static_cast<int>(params.total_size()),
+                            MPI_FLOAT, MPI_SUM, world.comm()),
+              "MPI_Allreduce");
+    blocking_allreduce_s =
+        world.max(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  write_metrics({{"type", "start"},
+                 {"ranks", world.size()},
+                 {"threads", omp_get_max_threads()},
+                 {"parameters", params.parameter_count()},
+                 {"gradient_bytes", params.total_size() * sizeof(float)},
+                 {"allreduce_blocking_s", blocking_allreduce_s}});
 
   const auto run_start = std::chrono::steady_clock::now();
   int64_t epoch = 0, consecutive_skips = 0, total_skips = 0, validations_without_improvement = 0;
@@ -412,7 +442,8 @@ int run_training(MpiWorld& world, TrainConfig config) {
                  {"epoch", epoch},
                  {"reason", stop_reason},
                  {"elapsed_s", seconds},
-                 {"skipped_steps", total_skips}});
+                 {"skipped_steps", total_skips},
+                 {"peak_rss_mib", peak_rss_mib(world)}});
   return exit_code;
 }
 

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Training throughput benchmark (not a test): tandem-train on the design's bench-small and
+# bench-base models at 1 rank x 1 thread, 1 x 2 and 2 ranks x 1 thread, next to the same model
+# in PyTorch (scripts/bench/torch_reference.py, DDP over gloo, OpenBLAS + tcmalloc), runs
+# alternating tandem / PyTorch, twice each. Prints target tokens/s, the ratio, the all-reduce
+# share of the step and how much of it was hidden, and peak RSS per rank.
+# Usage: scripts/bench/train_bench.sh [small|base|all] [REPEATS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+which=${1:-all}
+repeats=${2:-2}
+work=build/train_bench
+scripts/install_deps.sh > /dev/null
+missing=()
+for package in python3-torch libopenblas0-openmp libtcmalloc-minimal4; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "train_bench: installing ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" > /dev/null
+fi
+scripts/build.sh > /dev/null
+mkdir -p "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# PyTorch as fast as Debian allows (shared/notes/pytorch): OpenBLAS with its AVX-512 kernels,
+# tcmalloc; for the PyTorch runs only.
+torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
+           LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)
+
+corpus() {  # corpus NAME VOCAB: 20k pairs, source 25 words, target 24 words (+ <eos> = 25)
+  local dir="$work/corpus_$1"
+  [ -f "$dir/manifest.json" ] && return
+  LC_ALL=C awk -v words=$(($2 - 4)) 'BEGIN { srand(3); for (i = 0; i < 20000; ++i) {
+      line = ""; for (k = 0; k < 25; ++k) line = line (k ? " " : "") "w" int(rand() * words)
+      line = line "\t"; for (k = 0; k < 24; ++k) line = line (k ? " " : "") "w" int(rand() * words)
+      print line } }' > "$work/$1.tsv"
+  build/tandem-prep --quiet --force --train "$work/$1.tsv" --tokenizer word -o "$dir" > /dev/null
+}
+
+summarise() {  # summarise RUN_DIR: one JSON line from tandem's metrics
+  /usr/bin/python3 - "$1" <<'EOF'
+import json, statistics, sys
+lines = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+start = next(l for l in lines if l["type"] == "start")
+train = [l for l in lines if l["type"] == "train"][1:]  # the first interval is warm-up
+end = next(l for l in lines if l["type"] == "end")
+step_s = statistics.median(l["step_s"] for l in train)
+wait = statistics.median(l["time_s"]["allreduce_wait"] for l in train)
+blocking = start["allreduce_blocking_s"]
+print(json.dumps({"impl": "tandem", "tokens_per_s": statistics.median(l["tokens_per_s"] for l in train),
+                  "step_s_median": step_s, "allreduce_wait_s": wait, "allreduce_blocking_s": blocking,
+                  "allreduce_share": wait / step_s, "hidden": (1 - wait / blocking) if blocking > 0 else None,
+                  "started_early": statistics.median(l["allreduce_started_early"] for l in train),
+                  "peak_rss_mib": end["peak_rss_mib"]}))
+EOF
+}
+
+results="$work/results.jsonl"
+: > "$results"
+for config in small base; do
+  [ "$which" = all ] || [ "$which" = "$config" ] || continue
+  if [ "$config" = small ]; then
+    vocab=1000; shape=(--embedding-size 128 --hidden-size 256 --encoder-layers 1 --decoder-layers 1 --batch-size 32)
+    steps=60; log=10
+  else
+    vocab=8000; shape=(--embedding-size 512 --hidden-size 512 --encoder-layers 2 --decoder-layers 2 --batch-size 64)
+    steps=15; log=3
+  fi
+  corpus "$config" "$vocab"
+  for layout in 1x1 1x2 2x1; do
+    ranks=${layout%x*} threads=${layout#*x}
+    for repeat in $(seq 1 "$repeats"); do
+      run="$work/run_${config}_${layout}_$repeat"
+      rm -rf "$run"
+      command=(build/tandem-train --corpus "$work/corpus_$config" "${shape[@]}" --batch-tokens 0 --bidirectional false
+               --attention general --decoder-init final --dropout 0 --max-steps "$steps" --log-every "$log"
+               --replica-check-every 0 --threads "$threads" --run-dir "$run")
+      if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
+      OMP_NUM_THREADS=$threads "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
+      summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"$layout\", /" >> "$results"
+      OMP_NUM_THREADS=$threads "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_reference.py "$config" \
+        --ranks "$ranks" --threads "$threads" --steps $((steps > 20 ? 20 : steps)) 2>/dev/null \
+        | sed "s/^{/{\"layout\": \"$layout\", /" >> "$results"
+    done
+  done
+done
+
+/usr/bin/python3 - "$results" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(f"{'config':6} {'ranks x threads':15} {'tandem tok/s':>12} {'PyTorch tok/s':>13} {'ratio':>6} "
+      f"{'all-reduce share':>16} {'hidden':>7} {'peak RSS/rank MiB':>18}")
+for config in ("small", "base"):
+    one = None
+    for layout in ("1x1", "1x2", "2x1"):
+        t = [r for r in rows if r.get("config") == config and r["layout"] == layout and r["impl"] == "tandem"]
+        p = [r for r in rows if r.get("config") == config and r["layout"] == layout and r["impl"] == "pytorch"]
+        if not t:
+            continue
+        tandem = statistics.median(r["tokens_per_s"] for r in t)
+        torch = statistics.median(r["tokens_per_s"] for r in p) if p else float("nan")
+        share = statistics.median(r["allreduce_share"] for r in t)
+        hidden = [r["hidden"] for r in t if r["hidden"] is not None]
+        rss = max(max(r["peak_rss_mib"]) for r in t)
+        if layout == "1x1":
+            one = tandem
+        print(f"{config:6} {layout:15} {tandem:12.0f} {torch:13.0f} {tandem / torch:6.2f} {share:16.1%} "
+              f"{(statistics.median(hidden) if hidden else float('nan')):7.1%} {rss:18.0f}")
+    two = [statistics.median(r["tokens_per_s"] for r in rows if r.get("config") == config and r["layout"] == "2x1"
+                             and r["impl"] == "tandem")] if one else []
+    if one and two:
+        print(f"{config:6} 2-rank scaling efficiency (2x1 vs 2 x 1x1): {two[0] / (2 * one):.1%}")
+EOF
