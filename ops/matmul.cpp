@@ -9,16 +9,16 @@ namespace {
 using dnnl::memory;
 
 memory::desc describe(const StridedMatrix& m, bool as_3d) {
-  if (!as_3d)
-    return memory::desc({m.rows, m.cols}, memory::data_type::f32, {m.row_stride, m.col_stride});
+  if (!as_3d) return memory::desc({m.rows, m.cols}, m.type, {m.row_stride, m.col_stride});
   return memory::desc(
-      {m.batch, m.rows, m.cols}, memory::data_type::f32,
+      {m.batch, m.rows, m.cols}, m.type,
       {m.batch == 1 ? m.rows * m.cols : m.batch_stride, m.row_stride, m.col_stride});
 }
 
 std::string key_of(const StridedMatrix& m) {
-  return std::to_string(m.batch) + "x" + std::to_string(m.rows) + "x" + std::to_string(m.cols) +
-         "/" + std::to_string(m.batch_stride) + "," + std::to_string(m.row_stride) + "," +
+  return std::string(m.type == memory::data_type::bf16 ? "h" : "f") + std::to_string(m.batch) +
+         "x" + std::to_string(m.rows) + "x" + std::to_string(m.cols) + "/" +
+         std::to_string(m.batch_stride) + "," + std::to_string(m.row_stride) + "," +
          std::to_string(m.col_stride);
 }
 
@@ -37,6 +37,8 @@ void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
       (a.batch != batch && a.batch != 1) || (b.batch != batch && b.batch != 1))
     throw std::invalid_argument("matmul: shapes " + shape_of(a) + " x " + shape_of(b) + " -> " +
                                 shape_of(c) + " do not match");
+  if (a.type != b.type || c.type != memory::data_type::f32)
+    throw std::invalid_argument("matmul: inputs must have one type and the output must be f32");
   if (activation != Activation::kNone && accumulate == Accumulate::kAdd)
     throw std::invalid_argument("matmul: an activation cannot be combined with accumulation");
   if (c.rows == 0 || c.cols == 0 || batch == 0) return;

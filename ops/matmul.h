@@ -9,16 +9,22 @@
 
 namespace tandem::ops {
 
-// A batch of matrices [batch][rows][cols] of f32 at `data`, addressed through strides (in
-// elements). Not owning.
+// A batch of matrices [batch][rows][cols] at `data`, addressed through strides (in elements),
+// f32 or (inputs only) bf16. Not owning.
 struct StridedMatrix {
-  float* data = nullptr;
+  void* data = nullptr;
   int64_t batch = 1, rows = 0, cols = 0;
   int64_t batch_stride = 0, row_stride = 0, col_stride = 1;
+  dnnl::memory::data_type type = dnnl::memory::data_type::f32;
 
   // A row-major [rows, cols] matrix.
   static StridedMatrix dense(const float* data, int64_t rows, int64_t cols) {
     return {const_cast<float*>(data), 1, rows, cols, rows * cols, cols, 1};
+  }
+  // A row-major bf16 [rows, cols] matrix (an input: products are accumulated in f32).
+  static StridedMatrix dense_bf16(const uint16_t* data, int64_t rows, int64_t cols) {
+    return {const_cast<uint16_t*>(data),  1, rows, cols, rows * cols, cols, 1,
+            dnnl::memory::data_type::bf16};
   }
   // A general batched view.
   static StridedMatrix batched(const float* data, int64_t batch, int64_t rows, int64_t cols,
@@ -26,7 +32,7 @@ struct StridedMatrix {
     return {const_cast<float*>(data), batch, rows, cols, batch_stride, row_stride, col_stride};
   }
   StridedMatrix transposed() const {
-    return {data, batch, cols, rows, batch_stride, col_stride, row_stride};
+    return {data, batch, cols, rows, batch_stride, col_stride, row_stride, type};
   }
 };
 

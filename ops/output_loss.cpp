@@ -10,9 +10,9 @@
 namespace tandem::ops {
 
 OutputLoss::OutputLoss(DnnlContext& ctx, ParamStore& store, const std::string& name,
-                       int hidden_size, int vocab_size, float label_smoothing)
+                       int hidden_size, int vocab_size, float label_smoothing, Precision precision)
     : ctx_(ctx),
-      projection_(ctx, store, name, hidden_size, vocab_size, Activation::kNone),
+      projection_(ctx, store, name, hidden_size, vocab_size, Activation::kNone, precision),
       vocab_size_(vocab_size),
       label_smoothing_(label_smoothing) {
   require_config(vocab_size >= 2, "tgt_vocab", "the target vocabulary needs at least 2 entries");

@@ -24,7 +24,7 @@ class OutputLoss {
   // label_smoothing eps in [0, 1): the target distribution is (1 - eps) on the true token plus
   // eps spread uniformly over the V - 1 non-pad classes.
   OutputLoss(DnnlContext& ctx, ParamStore& store, const std::string& name, int hidden_size,
-             int vocab_size, float label_smoothing);
+             int vocab_size, float label_smoothing, Precision precision = Precision::kF32);
 
   // Overwrites probabilities[M, V] with softmax(h W^T + b) and returns the loss of the rows
   // whose target is not <pad>. Throws std::out_of_range for a target id outside [0, V).

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ops/aligned_vector.h"
+#include "ops/bf16.h"
 #include "ops/dnnl_context.h"
 #include "ops/param_store.h"
 
@@ -46,15 +47,16 @@ class RnnTape {
   struct Segment {
     int64_t t_begin = 0, t_end = 0, batch = 0;
     AlignedVector<float> workspace;
-    AlignedVector<float> state;  // dst_iter [batch, H], then dst_iter_c [batch, H] for LSTM
+    AlignedVector<unsigned char> state;  // dst_iter [batch, H] (layer type), then dst_iter_c f32
   };
   struct Call {
-    const float* x = nullptr;
+    const float* x = nullptr;  // f32: the caller's input and output, used by backward
     const float* y = nullptr;
+    AlignedVector<bf16_t> low_x, low_y;  // bf16: the primitive's own copies
     int64_t steps = 0, batch = 0;
     std::vector<Segment> segments;
     size_t segment_count = 0;
-    AlignedVector<float> initial_state;  // h0 [N, H], then c0 [N, H] for LSTM
+    AlignedVector<unsigned char> initial_state;  // h0 [N, H] (layer type), then c0 [N, H] f32
   };
   Call& push();
   Call& pop();
@@ -66,8 +68,9 @@ class RnnLayer {
  public:
   // Declares "<name>/weights_layer" [I, G, H] and "<name>/weights_iter" [H, G, H] (oneDNN ldigo
   // with L = D = 1) and "<name>/bias" [Gb, H] (ldgo), all uniform(+-1/sqrt(H)) as in PyTorch.
+  // precision kBf16: the recurrence runs on bf16 copies (mixed precision); see rnn_layer.cpp.
   RnnLayer(DnnlContext& ctx, ParamStore& store, const std::string& name, CellKind cell,
-           int input_size, int hidden_size);
+           int input_size, int hidden_size, Precision precision = Precision::kF32);
 
   // Runs the layer over x[T, N, I] (tnc). lengths[N]: non-increasing, each in [1, T].
   // h0, c0: initial states [N, H], or null for zeros (c0 is ignored unless LSTM).
@@ -113,6 +116,7 @@ class RnnLayer {
   std::string name_;
   CellKind cell_;
   int input_size_, hidden_size_;
+  dnnl::memory::data_type type_;  // of the layer input/output and hidden states
   ParamId weights_layer_, weights_iter_, bias_;
   std::map<std::tuple<int64_t, int64_t, int64_t, bool>, Primitives> primitives_;
   std::vector<ReorderedWeights> reordered_;

@@ -74,6 +74,13 @@ TEST(Learning, GruWithAttentionReversesSequencesOf3To10) {
             0.98);
 }
 
+TEST(Learning, Bf16LstmWithAttentionReversesSequencesOf3To10) {
+  const ReversalTask task{10, 3, 10, 404};
+  ModelConfig config = reversal_model(ops::CellKind::kLstm, AttentionType::kGeneral, 64);
+  config.precision = ops::Precision::kBf16;
+  EXPECT_GE(train_until(config, task, 2000, 0.98), 0.98);
+}
+
 TEST(Learning, LstmWithoutAttentionReversesShortSequences) {
   const ReversalTask task{10, 3, 5, 303};
   EXPECT_GE(train_until(reversal_model(ops::CellKind::kLstm, AttentionType::kNone, 128), task, 2000,

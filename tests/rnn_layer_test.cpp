@@ -2,6 +2,7 @@
 // oneDNN's accumulate semantics, inference == training forward, argument errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "ops/param_store.h"
@@ -175,6 +176,57 @@ INSTANTIATE_TEST_SUITE_P(AllCells, RnnLayerTest,
                            }
                            return std::string("Unknown");
                          });
+
+}  // namespace
+}  // namespace tandem
+
+namespace tandem {
+namespace {
+
+// bf16 mixed precision: the same layer and inputs give outputs and gradients within bf16
+// rounding of the f32 ones, and a padded sequence still equals itself alone.
+class Bf16RnnLayerTest : public ::testing::TestWithParam<ops::CellKind> {};
+
+TEST_P(Bf16RnnLayerTest, MatchesF32WithinBf16Rounding) {
+  const int64_t T = 6, N = 3, I = 16, H = 32;
+  const std::vector<int32_t> lengths{6, 4, 2};
+  ops::DnnlContext ctx;
+  ops::ParamStore f32_store, bf16_store;
+  ops::RnnLayer f32_layer(ctx, f32_store, "rnn", GetParam(), I, H);
+  ops::RnnLayer bf16_layer(ctx, bf16_store, "rnn", GetParam(), I, H, ops::Precision::kBf16);
+  f32_store.initialize(3);
+  bf16_store.initialize(3);
+  const std::vector<float> x = testing::random_values(T * N * I, 1),
+                           diff_y = testing::random_values(T * N * H, 2);
+  std::vector<float> y[2], diff_x[2], grads[2];
+  ops::RnnLayer* layers[2] = {&f32_layer, &bf16_layer};
+  ops::ParamStore* stores[2] = {&f32_store, &bf16_store};
+  for (int k = 0; k < 2; ++k) {
+    y[k].resize(T * N * H);
+    diff_x[k].resize(T * N * I);
+    stores[k]->zero_grads();
+    ops::RnnTape tape;
+    layers[k]->forward(x.data(), T, N, lengths.data(), nullptr, nullptr, y[k].data(), nullptr,
+                       nullptr, &tape);
+    layers[k]->backward(tape, diff_y.data(), nullptr, nullptr, diff_x[k].data(), nullptr, nullptr);
+    grads[k].assign(stores[k]->grads(), stores[k]->grads() + stores[k]->total_size());
+  }
+  testing::expect_near_all("y", y[1].data(), y[0].data(), y[0].size(), 2e-2);
+  testing::expect_near_all("diff_x", diff_x[1].data(), diff_x[0].data(), diff_x[0].size(), 5e-2);
+  double dot = 0, a2 = 0, b2 = 0;
+  for (size_t i = 0; i < grads[0].size(); ++i) {
+    dot += grads[0][i] * grads[1][i];
+    a2 += grads[0][i] * grads[0][i];
+    b2 += grads[1][i] * grads[1][i];
+  }
+  EXPECT_GT(dot / std::sqrt(a2 * b2), 0.999) << "cosine of f32 and bf16 weight gradients";
+  for (int64_t t = 2; t < T; ++t)  // padded steps of the shortest sequence stay exactly zero
+    for (int64_t h = 0; h < H; ++h) ASSERT_EQ(y[1][(t * N + 2) * H + h], 0.0f);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCells, Bf16RnnLayerTest,
+                         ::testing::Values(ops::CellKind::kLstm, ops::CellKind::kGru,
+                                           ops::CellKind::kLbrGru, ops::CellKind::kVanillaTanh));
 
 }  // namespace
 }  // namespace tandem

@@ -45,12 +45,13 @@ Decoder::Decoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfi
                                                 config.embedding_size);
   layers_.resize(static_cast<size_t>(config.decoder_layers));
   for (int l = 0; l < config.decoder_layers; ++l)
-    layers_[static_cast<size_t>(l)].rnn = std::make_unique<ops::RnnLayer>(
-        ctx, store, "decoder/l" + std::to_string(l), config.cell, l == 0 ? input_size() : H, H);
-  attentional_ =
-      std::make_unique<ops::Dense>(ctx, store, "decoder/w_c", 2 * H, H, ops::Activation::kTanh);
+    layers_[static_cast<size_t>(l)].rnn =
+        std::make_unique<ops::RnnLayer>(ctx, store, "decoder/l" + std::to_string(l), config.cell,
+                                        l == 0 ? input_size() : H, H, config.precision);
+  attentional_ = std::make_unique<ops::Dense>(ctx, store, "decoder/w_c", 2 * H, H,
+                                              ops::Activation::kTanh, config.precision);
   output_ = std::make_unique<ops::OutputLoss>(ctx, store, "output", H, config.tgt_vocab_size,
-                                              config.label_smoothing);
+                                              config.label_smoothing, config.precision);
   first_parameter_offset_ = store.params()[first_parameter].offset;
 }
 

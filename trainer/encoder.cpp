@@ -29,13 +29,13 @@ Encoder::Encoder(ops::DnnlContext& ctx, ops::ParamStore& store, const ModelConfi
     const std::string prefix = "encoder/l" + std::to_string(l);
     Layer& layer = layers_[static_cast<size_t>(l)];
     if (directions == 1) {
-      layer.forward_rnn = std::make_unique<ops::RnnLayer>(ctx, store, prefix, config.cell,
-                                                          input_size, direction_hidden);
+      layer.forward_rnn = std::make_unique<ops::RnnLayer>(
+          ctx, store, prefix, config.cell, input_size, direction_hidden, config.precision);
     } else {
-      layer.forward_rnn = std::make_unique<ops::RnnLayer>(ctx, store, prefix + "/fwd", config.cell,
-                                                          input_size, direction_hidden);
-      layer.backward_rnn = std::make_unique<ops::RnnLayer>(ctx, store, prefix + "/bwd", config.cell,
-                                                           input_size, direction_hidden);
+      layer.forward_rnn = std::make_unique<ops::RnnLayer>(
+          ctx, store, prefix + "/fwd", config.cell, input_size, direction_hidden, config.precision);
+      layer.backward_rnn = std::make_unique<ops::RnnLayer>(
+          ctx, store, prefix + "/bwd", config.cell, input_size, direction_hidden, config.precision);
     }
   }
 }

@@ -86,6 +86,16 @@ std::string decoder_init_name(DecoderInit init) {
   return init == DecoderInit::kFinalState ? "final" : "bridge";
 }
 
+ops::Precision parse_precision(const std::string& name) {
+  if (name == "f32") return ops::Precision::kF32;
+  if (name == "bf16") return ops::Precision::kBf16;
+  throw ConfigError("precision: unknown value '" + name + "' (expected f32 or bf16)");
+}
+
+std::string precision_name(ops::Precision precision) {
+  return precision == ops::Precision::kBf16 ? "bf16" : "f32";
+}
+
 void validate(const ModelConfig& c) {
   const std::string minimum_vocab = std::to_string(data::kFirstRegularId + 1);
   require_config(c.src_vocab_size > data::kFirstRegularId, "src_vocab",
@@ -133,7 +143,8 @@ std::vector<std::pair<std::string, std::string>> to_key_values(const ModelConfig
           {"dropout", number_text(c.dropout)},
           {"label_smoothing", number_text(c.label_smoothing)},
           {"teacher_forcing", number_text(c.teacher_forcing_ratio)},
-          {"input_feeding", c.input_feeding ? "true" : "false"}};
+          {"input_feeding", c.input_feeding ? "true" : "false"},
+          {"precision", precision_name(c.precision)}};
 }
 
 ModelConfig model_config_from_key_values(const std::map<std::string, std::string>& values) {
@@ -167,6 +178,8 @@ ModelConfig model_config_from_key_values(const std::map<std::string, std::string
       c.teacher_forcing_ratio = parse_number<float>(key, text);
     else if (key == "input_feeding")
       c.input_feeding = parse_bool(key, text);
+    else if (key == "precision")
+      c.precision = parse_precision(text);
     else
       throw ConfigError(key + ": unknown model option");
   }

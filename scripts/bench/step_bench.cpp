@@ -2,7 +2,7 @@
 // Prints ms/step (min and median), target tokens/s, a per-section breakdown, the sum of the
 // oneDNN primitive times of one step (from oneDNN's verbose exec timings) with the ratio
 // step / primitive sum, and peak RSS. Threads come from OMP_NUM_THREADS (scripts/bench/
-// step_bench.sh runs 1 and 2). Usage: step_bench small|base [steps] [min_len-max_len]
+// step_bench.sh runs 1 and 2). Usage: step_bench small|base [steps] [min_len-max_len] [f32|bf16]
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -125,8 +125,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "step_bench: error: lengths must look like 20-30\n");
     return 2;
   }
+  trainer::ModelConfig model_config = bench.model;
+  if (argc > 4) model_config.precision = trainer::parse_precision(argv[4]);
   ops::DnnlContext ctx;
-  trainer::Seq2SeqModel model(bench.model, ctx);
+  trainer::Seq2SeqModel model(model_config, ctx);
   model.initialize(1);
   trainer::TrainStepConfig config;
   config.learning_rate = 1e-4f;
