@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Training throughput benchmark (not a test): tandem-train on the design's bench-small and
-# bench-base models at 1 rank x 1 thread, 1 x 2 and 2 ranks x 1 thread, next to the same model
-# in PyTorch (scripts/bench/torch_reference.py, DDP over gloo, OpenBLAS + tcmalloc), runs
-# alternating tandem / PyTorch, twice each. Prints target tokens/s, the ratio, the all-reduce
-# share of the step and how much of it was hidden, and peak RSS per rank.
+# Training throughput benchmark (not a test): tandem-train (f32 and bf16 mixed precision) on the
+# design's bench-small and bench-base models at 1 rank x 1 thread, 1 x 2 and 2 ranks x 1 thread,
+# next to the same model in PyTorch f32 (scripts/bench/torch_reference.py, DDP over gloo,
+# OpenBLAS + tcmalloc), runs alternating tandem / PyTorch, REPEATS times each. Prints target
+# tokens/s, the ratios, the all-reduce share of the step and how much of it was hidden, and
+# peak RSS per rank.
 # Usage: scripts/bench/train_bench.sh [small|base|all] [REPEATS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -71,14 +72,16 @@ for config in small base; do
   for layout in 1x1 1x2 2x1; do
     ranks=${layout%x*} threads=${layout#*x}
     for repeat in $(seq 1 "$repeats"); do
-      run="$work/run_${config}_${layout}_$repeat"
-      rm -rf "$run"
-      command=(build/tandem-train --corpus "$work/corpus_$config" "${shape[@]}" --batch-tokens 0 --bidirectional false
-               --attention general --decoder-init final --dropout 0 --max-steps "$steps" --log-every "$log"
-               --replica-check-every 0 --threads "$threads" --run-dir "$run")
-      if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
-      OMP_NUM_THREADS=$threads "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
-      summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"$layout\", /" >> "$results"
+      for precision in f32 bf16; do
+        run="$work/run_${config}_${layout}_${precision}_$repeat"
+        rm -rf "$run"
+        command=(build/tandem-train --corpus "$work/corpus_$config" "${shape[@]}" --batch-tokens 0 --bidirectional false
+                 --attention general --decoder-init final --dropout 0 --max-steps "$steps" --log-every "$log"
+                 --replica-check-every 0 --threads "$threads" --precision "$precision" --run-dir "$run")
+        if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
+        OMP_NUM_THREADS=$threads "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
+        summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"$layout\", \"precision\": \"$precision\", /" >> "$results"
+      done
       OMP_NUM_THREADS=$threads "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_reference.py "$config" \
         --ranks "$ranks" --threads "$threads" --steps $((steps > 20 ? 20 : steps)) 2>/dev/null \
         | sed "s/^{/{\"layout\": \"$layout\", /" >> "$results"
@@ -89,26 +92,27 @@ done
 /usr/bin/python3 - "$results" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print(f"{'config':6} {'ranks x threads':15} {'tandem tok/s':>12} {'PyTorch tok/s':>13} {'ratio':>6} "
-      f"{'all-reduce share':>16} {'hidden':>7} {'peak RSS/rank MiB':>18}")
+def median(config, layout, impl, key="tokens_per_s", precision=None):
+    values = [r[key] for r in rows if r.get("config") == config and r["layout"] == layout and r["impl"] == impl
+              and (precision is None or r.get("precision") == precision) and r.get(key) is not None]
+    return statistics.median(values) if values else float("nan")
+print(f"{'config':6} {'layout':6} {'tandem f32':>10} {'tandem bf16':>11} {'PyTorch f32':>11} {'f32/PT':>6} {'bf16/PT':>7} "
+      f"{'AR share':>8} {'hidden':>6} {'RSS/rank':>8}")
 for config in ("small", "base"):
-    one = None
     for layout in ("1x1", "1x2", "2x1"):
-        t = [r for r in rows if r.get("config") == config and r["layout"] == layout and r["impl"] == "tandem"]
-        p = [r for r in rows if r.get("config") == config and r["layout"] == layout and r["impl"] == "pytorch"]
-        if not t:
+        f32 = median(config, layout, "tandem", precision="f32")
+        if f32 != f32:
             continue
-        tandem = statistics.median(r["tokens_per_s"] for r in t)
-        torch = statistics.median(r["tokens_per_s"] for r in p) if p else float("nan")
-        share = statistics.median(r["allreduce_share"] for r in t)
-        hidden = [r["hidden"] for r in t if r["hidden"] is not None]
-        rss = max(max(r["peak_rss_mib"]) for r in t)
-        if layout == "1x1":
-            one = tandem
-        print(f"{config:6} {layout:15} {tandem:12.0f} {torch:13.0f} {tandem / torch:6.2f} {share:16.1%} "
-              f"{(statistics.median(hidden) if hidden else float('nan')):7.1%} {rss:18.0f}")
-    two = [statistics.median(r["tokens_per_s"] for r in rows if r.get("config") == config and r["layout"] == "2x1"
-                             and r["impl"] == "tandem")] if one else []
-    if one and two:
-        print(f"{config:6} 2-rank scaling efficiency (2x1 vs 2 x 1x1): {two[0] / (2 * one):.1%}")
+        bf16 = median(config, layout, "tandem", precision="bf16")
+        torch = median(config, layout, "pytorch")
+        share = median(config, layout, "tandem", "allreduce_share", "f32")
+        hidden = median(config, layout, "tandem", "hidden", "f32")
+        rss = max(max(r["peak_rss_mib"]) for r in rows if r.get("config") == config and r["layout"] == layout
+                  and r["impl"] == "tandem")
+        print(f"{config:6} {layout:6} {f32:10.0f} {bf16:11.0f} {torch:11.0f} {f32 / torch:6.2f} {bf16 / torch:7.2f} "
+              f"{share:8.1%} {hidden:6.1%} {rss:7.0f}M")
+    for precision in ("f32", "bf16"):
+        one, two = median(config, "1x1", "tandem", precision=precision), median(config, "2x1", "tandem", precision=precision)
+        if one == one and two == two:
+            print(f"{config:6} {precision} 2-rank scaling (2x1 vs 2 x 1x1): {two / (2 * one):.1%}")
 EOF
