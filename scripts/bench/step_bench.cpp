@@ -161,9 +161,10 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
 
-  std::printf("bench-%s  threads %d  batch %d  lengths %d-%d  params %zu  steps %d\n", name.c_str(),
-              omp_get_max_threads(), bench.batch_size, min_len, max_len,
-              model.params().parameter_count(), steps);
+  std::printf("bench-%s  threads %d  batch %d  lengths %d-%d  params %zu  steps %d  precision %s\n",
+              name.c_str(), omp_get_max_threads(), bench.batch_size, min_len, max_len,
+              model.params().parameter_count(), steps,
+              trainer::precision_name(model_config.precision).c_str());
   std::printf("  step ms            min %8.2f  median %8.2f\n", best, med);
   std::printf("  target tokens/s    max %8.0f  median %8.0f   (%.0f target tokens/step)\n",
               tokens_per_step / best * 1e3, tokens_per_step / med * 1e3, tokens_per_step);
