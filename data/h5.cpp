@@ -88,6 +88,26 @@ Handle create_file(const std::string& path) {
   return Handle(id, H5Fclose);
 }
 
+Handle create_memory_file(const std::string& name) {
+  quiet_errors();
+  Handle access(checked(H5Pcreate(H5P_FILE_ACCESS), name, "cannot create properties"), H5Pclose);
+  checked_status(H5Pset_fapl_core(access.get(), 64 << 20, 0), name,
+                 "cannot select the in-memory driver");
+  const hid_t id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
+  if (id < 0) format_error(name, "cannot create an in-memory HDF5 file");
+  return Handle(id, H5Fclose);
+}
+
+std::string file_image(hid_t file, const std::string& name) {
+  checked_status(H5Fflush(file, H5F_SCOPE_GLOBAL), name, "cannot flush the in-memory file");
+  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  if (size < 0) format_error(name, "cannot read the in-memory file image");
+  std::string image(static_cast<size_t>(size), '\0');
+  if (H5Fget_file_image(file, image.data(), image.size()) != size)
+    format_error(name, "cannot read the in-memory file image");
+  return image;
+}
+
 Handle open_file_readonly(const std::string& path) {
   quiet_errors();
   if (H5Fis_hdf5(path.c_str()) <= 0) {
@@ -133,6 +153,73 @@ void write_float(hid_t file, const std::string& name, const float* values,
                  H5Dclose);
   checked_status(H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values),
                  path, "cannot write dataset " + name);
+}
+
+void write_int64_array(hid_t file, const std::string& name, const int64_t* values,
+                       const std::vector<int64_t>& shape, const std::string& path) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Handle space(checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path,
+                       "cannot create a dataspace for " + name),
+               H5Sclose);
+  Handle link_properties(checked(H5Pcreate(H5P_LINK_CREATE), path, "cannot create properties"),
+                         H5Pclose);
+  checked_status(H5Pset_create_intermediate_group(link_properties.get(), 1), path,
+                 "cannot set properties");
+  Handle dataset(checked(H5Dcreate2(file, name.c_str(), H5T_STD_I64LE, space.get(),
+                                    link_properties.get(), H5P_DEFAULT, H5P_DEFAULT),
+                         path, "cannot create dataset " + name),
+                 H5Dclose);
+  checked_status(H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values),
+                 path, "cannot write dataset " + name);
+}
+
+std::vector<int64_t> dataset_shape(hid_t file, const std::string& name, const std::string& path) {
+  if (H5Lexists(file, name.substr(0, name.find('/')).c_str(), H5P_DEFAULT) <= 0 ||
+      H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0)
+    format_error(path, "dataset " + name + " is missing");
+  Handle dataset(
+      checked(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "cannot open dataset " + name),
+      H5Dclose);
+  Handle space(checked(H5Dget_space(dataset.get()), path, "cannot read the shape of " + name),
+               H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) format_error(path, "cannot read the shape of " + name);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return {dims.begin(), dims.end()};
+}
+
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+void read_whole(hid_t file, const std::string& name, const std::vector<int64_t>& shape, hid_t type,
+                void* out, const std::string& path) {
+  const std::vector<int64_t> found = dataset_shape(file, name, path);
+  if (found != shape)
+    format_error(path, "dataset " + name + " has shape " + shape_text(found) + ", expected " +
+                           shape_text(shape));
+  Handle dataset(
+      checked(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "cannot open dataset " + name),
+      H5Dclose);
+  checked_status(H5Dread(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), path,
+                 "dataset " + name + " is corrupt (read failed)");
+}
+
+}  // namespace
+
+void read_float(hid_t file, const std::string& name, const std::vector<int64_t>& shape, float* out,
+                const std::string& path) {
+  read_whole(file, name, shape, H5T_NATIVE_FLOAT, out, path);
+}
+
+void read_int64_array(hid_t file, const std::string& name, const std::vector<int64_t>& shape,
+                      int64_t* out, const std::string& path) {
+  read_whole(file, name, shape, H5T_NATIVE_INT64, out, path);
 }
 
 Dataset1D::Dataset1D(hid_t file, const std::string& name, const std::string& path,
@@ -206,6 +293,27 @@ void set_attribute(hid_t object, const std::string& name, const std::string& val
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
   checked_status(H5Awrite(attribute.get(), type.get(), padded.data()), path,
                  "cannot write attribute " + name);
+}
+
+void set_attribute(hid_t object, const std::string& name, double value, const std::string& path) {
+  Handle space(checked(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"), H5Sclose);
+  Handle attribute(checked(H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(),
+                                      H5P_DEFAULT, H5P_DEFAULT),
+                           path, "cannot create attribute " + name),
+                   H5Aclose);
+  checked_status(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value), path,
+                 "cannot write attribute " + name);
+}
+
+double get_double_attribute(hid_t object, const std::string& name, const std::string& path) {
+  if (H5Aexists(object, name.c_str()) <= 0) format_error(path, "attribute " + name + " is missing");
+  Handle attribute(
+      checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), path, "cannot open attribute " + name),
+      H5Aclose);
+  double value = 0;
+  checked_status(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value), path,
+                 "attribute " + name + " is not a number");
+  return value;
 }
 
 int64_t get_int_attribute(hid_t object, const std::string& name, const std::string& path) {

@@ -42,6 +42,10 @@ std::mutex& library_mutex();
 // Files. Errors name `path`: IoError when it cannot be opened/created, FormatError when it is
 // not a readable HDF5 file.
 Handle create_file(const std::string& path);  // truncates
+// A file that lives in memory only (HDF5's core driver); file_image() gives its bytes, which
+// the caller writes with its own checked I/O (so a full disk is an errno, not an HDF5 state).
+Handle create_memory_file(const std::string& name);
+std::string file_image(hid_t file, const std::string& name);
 Handle open_file_readonly(const std::string& path);
 bool exists(hid_t location, const std::string& name);  // a link (dataset or group) by that name
 
@@ -51,9 +55,20 @@ void write_int32(hid_t file, const std::string& name, const std::vector<int32_t>
                  int64_t chunk_elements, int deflate_level, const std::string& path);
 void write_int64(hid_t file, const std::string& name, const std::vector<int64_t>& values,
                  int64_t chunk_elements, int deflate_level, const std::string& path);
-// N-D float dataset (contiguous, with Fletcher-32 when chunked is requested) for checkpoints.
+// N-D float / int64 datasets (contiguous) for checkpoints; `name` may contain groups
+// ("encoder/l0/weights_layer"), which are created as needed.
 void write_float(hid_t file, const std::string& name, const float* values,
                  const std::vector<int64_t>& shape, const std::string& path);
+void write_int64_array(hid_t file, const std::string& name, const int64_t* values,
+                       const std::vector<int64_t>& shape, const std::string& path);
+// Reads a whole N-D dataset whose shape must be `shape` (FormatError naming path, dataset and
+// both shapes otherwise). `out` must hold the product of `shape` elements.
+void read_float(hid_t file, const std::string& name, const std::vector<int64_t>& shape, float* out,
+                const std::string& path);
+void read_int64_array(hid_t file, const std::string& name, const std::vector<int64_t>& shape,
+                      int64_t* out, const std::string& path);
+// The shape of a dataset (FormatError if missing).
+std::vector<int64_t> dataset_shape(hid_t file, const std::string& name, const std::string& path);
 
 // Reads elements [first, first + count) of a 1-D dataset into out (resized).
 // FormatError naming path and dataset if it is missing, not 1-D, too short or corrupt.
@@ -77,7 +92,9 @@ class Dataset1D {
 void set_attribute(hid_t object, const std::string& name, int64_t value, const std::string& path);
 void set_attribute(hid_t object, const std::string& name, const std::string& value,
                    const std::string& path);
+void set_attribute(hid_t object, const std::string& name, double value, const std::string& path);
 int64_t get_int_attribute(hid_t object, const std::string& name, const std::string& path);
+double get_double_attribute(hid_t object, const std::string& name, const std::string& path);
 std::string get_string_attribute(hid_t object, const std::string& name, const std::string& path);
 
 }  // namespace tandem::data::h5

@@ -81,6 +81,10 @@ void MpiWorld::broadcast(float* data, size_t count, int root) const {
               "MPI_Bcast");
 }
 
+void MpiWorld::broadcast(int64_t* data, size_t count, int root) const {
+  check_mpi(MPI_Bcast(data, static_cast<int>(count), MPI_INT64_T, root, comm_), "MPI_Bcast");
+}
+
 void MpiWorld::barrier() const {
   check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
 }

@@ -35,6 +35,7 @@ class MpiWorld {
   // Every rank's 64-bit value, indexed by rank.
   std::vector<uint64_t> all_gather(uint64_t value) const;
   void broadcast(float* data, size_t count, int root) const;
+  void broadcast(int64_t* data, size_t count, int root) const;
   void barrier() const;
 
   // Ends every rank of the job (after a rank-local failure that the others cannot learn of).

@@ -4,13 +4,16 @@
 #include <omp.h>
 #include <sched.h>
 
+#include <unistd.h>
 #include <boost/program_options.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "ops/errors.h"
 #include "trainer/model_config.h"
@@ -25,7 +28,9 @@ using namespace tandem;
 struct Cli {
   trainer::TrainConfig config;
   std::string cell, attention, decoder_init, optimizer, schedule, precision;
-  std::string config_file;
+  std::string config_file, checkpoint_signals;
+  std::vector<int> signals;  // parsed checkpoint_signals
+  int stop_deadline = 0;
   bool help = false;
 };
 
@@ -108,6 +113,20 @@ po::options_description describe(Cli& cli) {
       "max-skips", po::value(&c.max_skips)->default_value(10),
       "stop after N non-finite steps in a row")(
       "bucket-mb", po::value(&c.bucket_mb)->default_value(16.0), "all-reduce bucket size (MiB)")(
+      "save-every", po::value(&c.save_every)->default_value(1000),
+      "steps between checkpoints (0: only at the end and on signals)")(
+      "save-every-minutes", po::value(&c.save_every_minutes)->default_value(0.0),
+      "also checkpoint every this many minutes (0: off)")(
+      "keep", po::value(&c.keep)->default_value(3),
+      "checkpoints kept (plus the best by validation)")(
+      "resume", po::value(&c.resume)->default_value("auto"),
+      "auto (the newest verified checkpoint in run-dir/checkpoints, if any), none, or a file")(
+      "reset-optimizer", po::bool_switch(&c.reset_optimizer),
+      "on resume, keep parameters and counters but start the optimizer afresh")(
+      "checkpoint-signals", po::value(&cli.checkpoint_signals)->default_value("TERM,USR1"),
+      "signals that mean \"checkpoint at the next step and exit 75 (requeue me)\"")(
+      "stop-deadline", po::value(&cli.stop_deadline)->default_value(300),
+      "seconds after such a signal before the process exits regardless")(
       "threads", po::value(&c.threads)->default_value(0),
       "OpenMP threads per rank (0: the node's cores / ranks on the node, capped by the CPU "
       "binding)")("config", po::value(&cli.config_file),
@@ -137,6 +156,38 @@ void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
+int stop_deadline_seconds = 300;
+
+// Preemption (SLURM's --signal, a scheduler's SIGTERM): checkpoint at the next step boundary and
+// exit 75. A second signal kills at once; so does the deadline (SIGALRM's default action).
+void on_preemption(int signal) {
+  trainer::request_preemption();
+  std::signal(signal, SIG_DFL);
+  alarm(static_cast<unsigned>(stop_deadline_seconds));
+}
+
+// "TERM,USR1" -> signal numbers. ConfigError naming the option for an unknown name.
+std::vector<int> parse_signals(const std::string& names) {
+  std::vector<int> signals;
+  std::stringstream list(names);
+  std::string name;
+  while (std::getline(list, name, ',')) {
+    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    if (name == "TERM")
+      signals.push_back(SIGTERM);
+    else if (name == "USR1")
+      signals.push_back(SIGUSR1);
+    else if (name == "USR2")
+      signals.push_back(SIGUSR2);
+    else if (name == "HUP")
+      signals.push_back(SIGHUP);
+    else if (!name.empty())
+      throw ConfigError("checkpoint-signals: unknown signal '" + name +
+                        "' (TERM, USR1, USR2, HUP)");
+  }
+  return signals;
+}
+
 // Parses the command line (and INI file) into cli.config. Throws po::error / ConfigError.
 void parse(int argc, char** argv, Cli& cli, po::options_description& options) {
   po::variables_map vm;
@@ -155,6 +206,7 @@ void parse(int argc, char** argv, Cli& cli, po::options_description& options) {
   m.precision = trainer::parse_precision(cli.precision);
   cli.config.optimizer.kind = ops::parse_optimizer_kind(cli.optimizer);
   cli.config.schedule.kind = trainer::parse_schedule_kind(cli.schedule);
+  cli.signals = parse_signals(cli.checkpoint_signals);
 }
 
 }  // namespace
@@ -191,6 +243,8 @@ int main(int argc, char** argv) {
     }
     omp_set_num_threads(choose_threads(cli.config.threads, world->local_size()));
     std::signal(SIGINT, on_sigint);
+    stop_deadline_seconds = cli.stop_deadline;
+    for (int signal : cli.signals) std::signal(signal, on_preemption);
     return trainer::run_training(*world, cli.config);
   } catch (const ConfigError& error) {
     return agreed_error(error.what(), trainer::kExitUsage);

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "data/atomic_file.h"
 #include "data/batch_loader.h"
 #include "ops/errors.h"
+#include "trainer/checkpoint.h"
 #include "trainer/gradient_allreduce.h"
 #include "trainer/seq2seq_model.h"
 #include "trainer/train_step.h"
@@ -37,6 +39,7 @@ namespace tandem::trainer {
 namespace {
 
 std::atomic<bool> stop_requested{false};
+std::atomic<bool> preemption_requested{false};
 
 std::string number_text(double value) {
   std::ostringstream out;
@@ -116,10 +119,55 @@ std::vector<double> peak_rss_mib(const MpiWorld& world) {
   return peaks;
 }
 
+// TrainingState as int64 words for one broadcast (doubles by their bits).
+std::vector<int64_t> pack_state(const TrainingState& state, int ranks) {
+  int64_t plateau = 0, best = 0;
+  std::memcpy(&plateau, &state.plateau_scale, sizeof plateau);
+  std::memcpy(&best, &state.best_validation, sizeof best);
+  std::vector<int64_t> packed{state.step,
+                              state.epoch,
+                              state.optimizer_steps,
+                              state.consecutive_skips,
+                              state.total_skips,
+                              state.validations_without_improvement,
+                              state.schedule_bad_evaluations,
+                              plateau,
+                              best};
+  for (int r = 0; r < ranks; ++r) {
+    const data::LoaderCursor cursor = static_cast<size_t>(r) < state.cursors.size()
+                                          ? state.cursors[static_cast<size_t>(r)]
+                                          : data::LoaderCursor{};
+    packed.insert(packed.end(), {cursor.epoch, cursor.window, cursor.batch});
+  }
+  return packed;
+}
+
+TrainingState unpack_state(const std::vector<int64_t>& packed, int ranks) {
+  TrainingState state;
+  state.step = packed[0];
+  state.epoch = packed[1];
+  state.optimizer_steps = packed[2];
+  state.consecutive_skips = packed[3];
+  state.total_skips = packed[4];
+  state.validations_without_improvement = packed[5];
+  state.schedule_bad_evaluations = packed[6];
+  std::memcpy(&state.plateau_scale, &packed[7], sizeof(double));
+  std::memcpy(&state.best_validation, &packed[8], sizeof(double));
+  for (int r = 0; r < ranks; ++r)
+    state.cursors.push_back({packed[static_cast<size_t>(9 + 3 * r)],
+                             packed[static_cast<size_t>(10 + 3 * r)],
+                             packed[static_cast<size_t>(11 + 3 * r)]});
+  return state;
+}
+
 }  // namespace
 
 void request_stop() {
   stop_requested = true;
+}
+
+void request_preemption() {
+  preemption_requested = true;
 }
 
 std::vector<std::pair<std::string, std::string>> to_key_values(const TrainConfig& c) {
@@ -158,7 +206,10 @@ std::vector<std::pair<std::string, std::string>> to_key_values(const TrainConfig
       {"log-every", std::to_string(c.log_every)},
       {"replica-check-every", std::to_string(c.replica_check_every)},
       {"max-skips", std::to_string(c.max_skips)},
-      {"bucket-mb", number_text(c.bucket_mb)}};
+      {"bucket-mb", number_text(c.bucket_mb)},
+      {"save-every", std::to_string(c.save_every)},
+      {"save-every-minutes", number_text(c.save_every_minutes)},
+      {"keep", std::to_string(c.keep)}};
   values.insert(values.end(), rest.begin(), rest.end());
   return values;
 }
@@ -271,8 +322,129 @@ int run_training(MpiWorld& world, TrainConfig config) {
                  {"gradient_bytes", params.total_size() * sizeof(float)},
                  {"allreduce_blocking_s", blocking_allreduce_s}});
 
-  const auto run_start = std::chrono::steady_clock::now();
   int64_t epoch = 0, consecutive_skips = 0, total_skips = 0, validations_without_improvement = 0;
+  const std::string checkpoint_directory = config.run_dir + "/checkpoints";
+  CheckpointIdentity checkpoint_identity;
+  for (const auto& [key, value] : to_key_values(config.model))
+    checkpoint_identity.model_config += key + " = " + value + "\n";
+  checkpoint_identity.run_config = config_text(config);
+  checkpoint_identity.src_vocab_checksum = corpus->manifest().source.vocab_checksum;
+  checkpoint_identity.tgt_vocab_checksum = corpus->manifest().target.vocab_checksum;
+  checkpoint_identity.optimizer = ops::optimizer_kind_name(config.optimizer.kind);
+
+  // Resume: rank 0 finds the newest checkpoint that verifies and sends it to everyone.
+  if (config.resume != "none") {
+    std::optional<LoadedCheckpoint> loaded;
+    collective_try(world, [&] {
+      if (!leader) return;
+      CheckpointIdentity expected = checkpoint_identity;
+      if (config.reset_optimizer) expected.optimizer.clear();
+      const std::vector<std::string> candidates = config.resume == "auto"
+                                                      ? checkpoint_candidates(checkpoint_directory)
+                                                      : std::vector<std::string>{config.resume};
+      for (const std::string& candidate : candidates) {
+        CheckpointProblem problem;
+        loaded = load_checkpoint(candidate, params, expected, problem);
+        if (loaded) break;
+        if (problem.incompatible || config.resume != "auto")
+          throw ConfigError("resume: " + problem.message);
+        std::fprintf(stderr, "tandem-train: skipping checkpoint %s; trying an older one\n",
+                     problem.message.c_str());
+      }
+      if (loaded && static_cast<int>(loaded->state.cursors.size()) != world.size())
+        throw ConfigError("resume: " + loaded->path + " was written by " +
+                          std::to_string(loaded->state.cursors.size()) + " rank(s), this run has " +
+                          std::to_string(world.size()) +
+                          "; resuming with another rank count is not supported yet");
+    });
+    std::vector<int64_t> header{loaded ? 1 : 0, 0, 0};
+    if (loaded)
+      header = {1, static_cast<int64_t>(loaded->first_moment.size()),
+                static_cast<int64_t>(loaded->second_moment.size())};
+    world.broadcast(header.data(), header.size(), 0);
+    if (header[0] == 1) {
+      if (!leader) {
+        loaded.emplace();
+        loaded->values.resize(params.total_size());
+        loaded->first_moment.resize(static_cast<size_t>(header[1]));
+        loaded->second_moment.resize(static_cast<size_t>(header[2]));
+      }
+      world.broadcast(loaded->values.data(), loaded->values.size(), 0);
+      world.broadcast(loaded->first_moment.data(), loaded->first_moment.size(), 0);
+      world.broadcast(loaded->second_moment.data(), loaded->second_moment.size(), 0);
+      std::vector<int64_t> packed = pack_state(loaded->state, world.size());
+      world.broadcast(packed.data(), packed.size(), 0);
+      const TrainingState state = unpack_state(packed, world.size());
+      std::copy(loaded->values.begin(), loaded->values.end(), params.values());
+      params.mark_values_changed();
+      ops::Optimizer& optimizer = trainer.optimizer();
+      std::copy(loaded->first_moment.begin(), loaded->first_moment.end(),
+                optimizer.first_moment().begin());
+      std::copy(loaded->second_moment.begin(), loaded->second_moment.end(),
+                optimizer.second_moment().begin());
+      optimizer.set_step_count(state.optimizer_steps);
+      trainer.set_step(state.step);
+      schedule.restore(state.plateau_scale, state.best_validation, state.schedule_bad_evaluations);
+      epoch = state.epoch;
+      consecutive_skips = state.consecutive_skips;
+      total_skips = state.total_skips;
+      validations_without_improvement = state.validations_without_improvement;
+      collective_try(world,
+                     [&] { train_loader->seek(state.cursors[static_cast<size_t>(world.rank())]); });
+      if (leader)
+        say("tandem-train: resumed from " + loaded->path + " at step " +
+            std::to_string(state.step) + ", epoch " + std::to_string(state.epoch));
+      write_metrics({{"type", "resume"},
+                     {"step", state.step},
+                     {"epoch", state.epoch},
+                     {"path", leader ? loaded->path : ""}});
+    }
+  }
+
+  int64_t last_saved_step = -1;
+  auto last_save = std::chrono::steady_clock::now();
+  // Collective: gathers every rank's cursor; rank 0 writes. A failure is the same error everywhere.
+  auto save = [&](bool is_best) {
+    const data::LoaderCursor cursor = train_loader->cursor();
+    const std::vector<uint64_t> fields[3] = {world.all_gather(static_cast<uint64_t>(cursor.epoch)),
+                                             world.all_gather(static_cast<uint64_t>(cursor.window)),
+                                             world.all_gather(static_cast<uint64_t>(cursor.batch))};
+    TrainingState state;
+    state.step = trainer.step();
+    state.epoch = epoch;
+    state.optimizer_steps = trainer.optimizer().step_count();
+    state.consecutive_skips = consecutive_skips;
+    state.total_skips = total_skips;
+    state.validations_without_improvement = validations_without_improvement;
+    state.plateau_scale = schedule.plateau_scale();
+    state.best_validation = schedule.best_validation();
+    state.schedule_bad_evaluations = schedule.evaluations_without_improvement();
+    for (int r = 0; r < world.size(); ++r)
+      state.cursors.push_back({static_cast<int64_t>(fields[0][static_cast<size_t>(r)]),
+                               static_cast<int64_t>(fields[1][static_cast<size_t>(r)]),
+                               static_cast<int64_t>(fields[2][static_cast<size_t>(r)])});
+    const auto start = std::chrono::steady_clock::now();
+    std::string name;
+    collective_try(world, [&] {
+      if (leader)
+        name = save_checkpoint(checkpoint_directory, params, trainer.optimizer(), state,
+                               checkpoint_identity, is_best, config.keep);
+    });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    last_saved_step = trainer.step();
+    last_save = std::chrono::steady_clock::now();
+    if (leader)
+      say("checkpoint " + checkpoint_directory + "/" + name + (is_best ? " (best)" : "") + " in " +
+          number_text(std::round(seconds * 1000) / 1000) + " s");
+    write_metrics({{"type", "checkpoint"},
+                   {"step", trainer.step()},
+                   {"file", name},
+                   {"best", is_best},
+                   {"seconds", seconds}});
+  };
+
+  const auto run_start = std::chrono::steady_clock::now();
   Interval interval;
   int exit_code = kExitDone;
   std::string stop_reason = "step limit";
@@ -293,17 +465,25 @@ int run_training(MpiWorld& world, TrainConfig config) {
                    {"ppl", std::exp(loss)},
                    {"tokens", tokens},
                    {"best", best}});
+    if (best) save(true);  // the best model by validation is kept whatever --keep says
     return config.early_stopping > 0 && validations_without_improvement >= config.early_stopping;
   };
 
   while (true) {
-    // Agreed stop: SIGINT on any rank, or the time limit by the slowest clock.
+    // Agreed stop: a preemption signal or SIGINT on any rank, or the time limit by the slowest
+    // clock. Every stop ends with a checkpoint (after the loop).
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
     const double stop_votes =
-        world.max(stop_requested                                                   ? 2.0
+        world.max(preemption_requested                                             ? 3.0
+                  : stop_requested                                                 ? 2.0
                   : (config.max_minutes > 0 && elapsed >= config.max_minutes * 60) ? 1.0
                                                                                    : 0.0);
+    if (stop_votes >= 3.0) {
+      stop_reason = "preempted (signal): requeue to resume";
+      exit_code = kExitRequeue;
+      break;
+    }
     if (stop_votes >= 2.0) {
       stop_reason = "interrupted (SIGINT)";
       exit_code = kExitInterrupted;
@@ -313,6 +493,13 @@ int run_training(MpiWorld& world, TrainConfig config) {
       stop_reason = "time limit";
       break;
     }
+    const double since_save =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count();
+    if (trainer.step() > 0 && trainer.step() > last_saved_step &&
+        ((config.save_every > 0 && trainer.step() % config.save_every == 0) ||
+         (config.save_every_minutes > 0 &&
+          world.max(since_save) >= config.save_every_minutes * 60)))
+      save(false);
     if (config.max_steps > 0 && trainer.step() >= config.max_steps) break;
 
     // This rank's micro-batches (none once its share of the epoch is used up). Agreed, so a
@@ -336,7 +523,10 @@ int run_training(MpiWorld& world, TrainConfig config) {
     trainer.set_learning_rate(static_cast<float>(schedule.rate(trainer.step())));
     const StepResult result = trainer.train_step(pointers);
     if (result.empty) {  // every rank's share is used up: the epoch is over everywhere
+      // Start the next epoch first, so a checkpoint taken from here on (validation's best,
+      // the final one) holds a cursor of the epoch it names.
       ++epoch;
+      train_loader->start_epoch(epoch);
       if (config.valid_every == 0 && run_validation()) {
         stop_reason = "early stopping";
         break;
@@ -345,7 +535,6 @@ int run_training(MpiWorld& world, TrainConfig config) {
         stop_reason = "epoch limit";
         break;
       }
-      train_loader->start_epoch(epoch);
       continue;
     }
     if (result.skipped) {
@@ -433,6 +622,7 @@ int run_training(MpiWorld& world, TrainConfig config) {
       break;
     }
   }
+  if (trainer.step() != last_saved_step) save(false);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   say("tandem-train: stopped (" + stop_reason + ") after " + std::to_string(trainer.step()) +

@@ -39,13 +39,20 @@ struct TrainConfig {
   int64_t max_skips = 10;   // stop after this many non-finite steps in a row
   double bucket_mb = 16.0;  // all-reduce bucket size
   int threads = 0;          // OpenMP threads per rank; 0: cores on the node / ranks on the node
+  // Checkpoints (in <run_dir>/checkpoints).
+  int64_t save_every = 1000;      // steps between checkpoints (0: only at the end and on signals)
+  double save_every_minutes = 0;  // also every this many minutes (0: off)
+  int keep = 3;                   // newest checkpoints kept (plus the best by validation)
+  std::string resume = "auto";    // auto (newest verified one, if any), none, or a checkpoint file
+  bool reset_optimizer = false;   // resume parameters and counters but start the optimizer afresh
 };
 
 // Exit codes of tandem-train (documented in docs/training.md). Never renumber.
 constexpr int kExitDone = 0;   // reached a limit or early stopping
 constexpr int kExitError = 1;  // an error (I/O, corrupt data, ranks disagree, too many NaN steps)
 constexpr int kExitUsage = 2;  // bad command line or configuration
-constexpr int kExitInterrupted = 130;  // stopped cleanly on SIGINT
+constexpr int kExitRequeue = 75;       // checkpointed on a preemption signal: requeue and resume
+constexpr int kExitInterrupted = 130;  // stopped cleanly on SIGINT (after a checkpoint)
 
 // "key = value" lines of everything, in a fixed order: printed at start, stored as
 // <run_dir>/config.ini (loadable with --config), compared across ranks.
@@ -55,7 +62,9 @@ std::vector<std::pair<std::string, std::string>> to_key_values(const TrainConfig
 // when ranks disagree). Requires: OpenMP threads already set (see tandem_train.cpp).
 int run_training(MpiWorld& world, TrainConfig config);
 
-// Set from a SIGINT handler; the loop agrees on it at the next step boundary.
+// Set from signal handlers; the loop agrees on them at the next step boundary, checkpoints and
+// stops (SIGINT: exit 130; preemption signals such as SIGTERM/SIGUSR1: exit 75).
 void request_stop();
+void request_preemption();
 
 }  // namespace tandem::trainer

@@ -1,0 +1,92 @@
+// Checkpoints: one HDF5 file per save with everything an exact resume needs (every parameter as
+// its own dataset, optimizer moments, counters, schedule state, every rank's loader cursor, the
+// configuration, vocabulary checksums, a content checksum), written atomically; a `latest`
+// pointer replaced atomically after it; the last K kept plus the best by validation.
+// The schema is documented in docs/checkpoints.md; every name here is persisted.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/batch_loader.h"
+#include "ops/optimizer.h"
+#include "ops/param_store.h"
+
+namespace tandem::trainer {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+// Every counter and state a resumed run needs besides the parameters and optimizer moments
+// (Marian's TrainingState).
+struct TrainingState {
+  int64_t step = 0;  // updates taken (the next noise key and schedule step)
+  int64_t epoch = 0;
+  int64_t optimizer_steps = 0;  // Adam's bias-correction count
+  int64_t consecutive_skips = 0, total_skips = 0;
+  int64_t validations_without_improvement = 0;
+  double plateau_scale = 1.0, best_validation = 0.0;
+  int64_t schedule_bad_evaluations = 0;
+  std::vector<data::LoaderCursor> cursors;  // one per rank, indexed by rank
+};
+
+// What identifies the run a checkpoint belongs to.
+struct CheckpointIdentity {
+  std::string model_config;  // "key = value" lines of the ModelConfig (architecture)
+  std::string run_config;    // the full effective configuration (informational)
+  std::string src_vocab_checksum, tgt_vocab_checksum;
+  std::string optimizer;  // optimizer kind name
+};
+
+// Writes <directory>/ckpt.<step>.h5 (temp file, fsync, rename, directory fsync), then points
+// <directory>/latest at it (same way); with is_best also <directory>/best. Keeps the newest
+// `keep` checkpoints plus the best one, deleting older files only after the new one is in
+// place. IoError naming the file (e.g. disk full) leaves previous checkpoints and pointers
+// untouched. Returns the file name written.
+std::string save_checkpoint(const std::string& directory, const ops::ParamStore& params,
+                            ops::Optimizer& optimizer, const TrainingState& state,
+                            const CheckpointIdentity& identity, bool is_best, int keep);
+
+struct LoadedCheckpoint {
+  std::string path;
+  TrainingState state;
+  std::vector<float> values, first_moment, second_moment;  // flat, in the ParamStore layout
+};
+
+// Why a checkpoint file cannot be used: corrupt or unreadable (try an older one), or made for
+// another model/vocabulary (an error: an older one would not fit either).
+struct CheckpointProblem {
+  bool incompatible = false;
+  std::string message;
+};
+
+// Reads and verifies one file against the current model and vocabularies: structure, format
+// version, content checksum, parameter names and shapes, vocabulary checksums.
+// Returns the problem instead of the checkpoint when it cannot be used.
+std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
+                                                const ops::ParamStore& params,
+                                                const CheckpointIdentity& identity,
+                                                CheckpointProblem& problem);
+
+// Checkpoint files in a directory, newest (highest step) first; `latest`'s target first.
+std::vector<std::string> checkpoint_candidates(const std::string& directory);
+
+// Parses the text of a run configuration (model part) from a checkpoint, for tools.
+struct CheckpointSummary {
+  int64_t format_version = 0, step = 0, epoch = 0, ranks = 0;
+  std::string model_config, run_config, src_vocab_checksum, tgt_vocab_checksum, optimizer, checksum;
+  struct Parameter {
+    std::string name;
+    std::vector<int64_t> shape;
+    double norm = 0;
+  };
+  std::vector<Parameter> parameters;
+};
+// Reads what tandem-inspect prints (FormatError naming the file if it is not a checkpoint).
+CheckpointSummary summarize_checkpoint(const std::string& path);
+
+// 64-bit checksum of raw bytes, read as 64-bit words (fast over hundreds of MB).
+uint64_t content_checksum(const void* data, size_t bytes, uint64_t seed);
+
+}  // namespace tandem::trainer
