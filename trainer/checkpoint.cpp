@@ -185,6 +185,10 @@ std::string save_checkpoint(const std::string& directory, const ops::ParamStore&
   for (const auto& entry : fs::directory_iterator(directory)) {
     const std::string file = entry.path().filename().string();
     if (step_of(file) >= 0) files.emplace_back(step_of(file), file);
+    // Left by a process killed while writing: never named by a pointer, safe to remove.
+    if (file.size() > 7 && file.compare(file.size() - 7, 7, ".h5.tmp") == 0 &&
+        step_of(file.substr(0, file.size() - 4)) >= 0)
+      fs::remove(entry.path(), error);
   }
   std::sort(files.rbegin(), files.rend());
   for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < files.size(); ++i)
@@ -324,19 +328,48 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
   summary.tgt_vocab_checksum = h5::get_string_attribute(root, "tgt_vocab_checksum", path);
   summary.optimizer = h5::get_string_attribute(root, "optimizer", path);
   summary.checksum = h5::get_string_attribute(root, "checksum", path);
+  // Rebuild the flat layout the trainer used (a ParamStore with the same declarations) to
+  // verify the content checksum.
+  ops::ParamStore store;
   std::istringstream names(h5::get_string_attribute(root, "parameters", path));
   std::string name;
-  while (std::getline(names, name)) {
-    CheckpointSummary::Parameter parameter{name, h5::dataset_shape(root, name, path), 0.0};
-    int64_t count = 1;
-    for (int64_t d : parameter.shape) count *= d;
-    std::vector<float> values(static_cast<size_t>(count));
-    h5::read_float(root, name, parameter.shape, values.data(), path);
+  while (std::getline(names, name)) store.declare(name, h5::dataset_shape(root, name, path), {});
+  store.finalize();
+  for (const ops::ParamView& view : store.params()) {
+    h5::read_float(root, view.name, view.shape, view.value, path);
     double sum = 0;
-    for (float v : values) sum += static_cast<double>(v) * v;
-    parameter.norm = std::sqrt(sum);
-    summary.parameters.push_back(std::move(parameter));
+    for (size_t i = 0; i < view.size; ++i)
+      sum += static_cast<double>(view.value[i]) * view.value[i];
+    summary.parameters.push_back({view.name, view.shape, std::sqrt(sum)});
   }
+  std::vector<float> moments[2];
+  const char* moment_names[2] = {"optimizer/first_moment", "optimizer/second_moment"};
+  for (int k = 0; k < 2; ++k) {
+    if (!h5::exists(root, "optimizer") || H5Lexists(root, moment_names[k], H5P_DEFAULT) <= 0)
+      continue;
+    moments[k].resize(store.total_size());
+    h5::read_float(root, moment_names[k], {static_cast<int64_t>(store.total_size())},
+                   moments[k].data(), path);
+  }
+  TrainingState state;
+  std::vector<int64_t> cursors(static_cast<size_t>(summary.ranks * 3));
+  h5::read_int64_array(root, "loader/cursors", {summary.ranks, 3}, cursors.data(), path);
+  for (int64_t r = 0; r < summary.ranks; ++r)
+    state.cursors.push_back({cursors[static_cast<size_t>(3 * r)],
+                             cursors[static_cast<size_t>(3 * r + 1)],
+                             cursors[static_cast<size_t>(3 * r + 2)]});
+  state.step = summary.step;
+  state.epoch = summary.epoch;
+  state.optimizer_steps = h5::get_int_attribute(root, "optimizer_steps", path);
+  state.consecutive_skips = h5::get_int_attribute(root, "consecutive_skips", path);
+  state.total_skips = h5::get_int_attribute(root, "total_skips", path);
+  state.validations_without_improvement =
+      h5::get_int_attribute(root, "validations_without_improvement", path);
+  state.schedule_bad_evaluations = h5::get_int_attribute(root, "schedule_bad_evaluations", path);
+  state.plateau_scale = h5::get_double_attribute(root, "plateau_scale", path);
+  state.best_validation = h5::get_double_attribute(root, "best_validation", path);
+  summary.verified = hex(checksum_of(store.values(), store.total_size(), moments[0], moments[1],
+                                     state)) == summary.checksum;
   return summary;
 }
 

@@ -82,6 +82,7 @@ struct CheckpointSummary {
     double norm = 0;
   };
   std::vector<Parameter> parameters;
+  bool verified = false;  // the content checksum matches what was read
 };
 // Reads what tandem-inspect prints (FormatError naming the file if it is not a checkpoint).
 CheckpointSummary summarize_checkpoint(const std::string& path);

@@ -67,6 +67,7 @@ StepTotals BucketedAllReduce::finish(const StepTotals& local) {
                                                  : 0.0;
   const auto start = std::chrono::steady_clock::now();
   launch_through(buckets_.size());
+  const WatchedCollective watched(world_.watchdog(), "gradient all-reduce");
   const int code =
       MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
   requests_.clear();

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "ops/errors.h"
+#include "trainer/watchdog.h"
 
 namespace tandem::trainer {
 
@@ -14,6 +15,15 @@ void check_mpi(int code, const char* call) {
   MPI_Error_string(code, text, &length);
   throw DistributedError(std::string(call) +
                          " failed: " + std::string(text, static_cast<size_t>(length)));
+}
+
+WatchedCollective::WatchedCollective(CollectiveWatchdog* watchdog, const char* what)
+    : watchdog_(watchdog) {
+  if (watchdog_) watchdog_->enter(what);
+}
+
+WatchedCollective::~WatchedCollective() {
+  if (watchdog_) watchdog_->leave();
 }
 
 MpiWorld::MpiWorld(int* argc, char*** argv) {
@@ -37,17 +47,20 @@ MpiWorld::~MpiWorld() {
 }
 
 void MpiWorld::sum(std::vector<double>& values) const {
+  const WatchedCollective watched(watchdog_, "all-reduce (sum)");
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE,
                           MPI_SUM, comm_),
             "MPI_Allreduce");
 }
 
 double MpiWorld::max(double value) const {
+  const WatchedCollective watched(watchdog_, "all-reduce (max)");
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
   return value;
 }
 
 std::vector<std::string> MpiWorld::all_gather(const std::string& text) const {
+  const WatchedCollective watched(watchdog_, "all-gather");
   const int length = static_cast<int>(text.size());
   std::vector<int> lengths(static_cast<size_t>(size_)),
       displacements(static_cast<size_t>(size_), 0);
@@ -67,6 +80,7 @@ std::vector<std::string> MpiWorld::all_gather(const std::string& text) const {
 }
 
 std::vector<uint64_t> MpiWorld::all_gather(uint64_t value) const {
+  const WatchedCollective watched(watchdog_, "all-gather");
   std::vector<uint64_t> values(static_cast<size_t>(size_));
   check_mpi(MPI_Allgather(&value, 1, MPI_UINT64_T, values.data(), 1, MPI_UINT64_T, comm_),
             "MPI_Allgather");
@@ -74,6 +88,7 @@ std::vector<uint64_t> MpiWorld::all_gather(uint64_t value) const {
 }
 
 void MpiWorld::broadcast(float* data, size_t count, int root) const {
+  const WatchedCollective watched(watchdog_, "broadcast");
   constexpr size_t kPiece = 1 << 28;  // MPI counts are int
   for (size_t done = 0; done < count; done += kPiece)
     check_mpi(MPI_Bcast(data + done, static_cast<int>(std::min(kPiece, count - done)), MPI_FLOAT,
@@ -82,10 +97,12 @@ void MpiWorld::broadcast(float* data, size_t count, int root) const {
 }
 
 void MpiWorld::broadcast(int64_t* data, size_t count, int root) const {
+  const WatchedCollective watched(watchdog_, "broadcast");
   check_mpi(MPI_Bcast(data, static_cast<int>(count), MPI_INT64_T, root, comm_), "MPI_Bcast");
 }
 
 void MpiWorld::barrier() const {
+  const WatchedCollective watched(watchdog_, "barrier");
   check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
 }
 

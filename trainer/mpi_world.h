@@ -12,6 +12,8 @@
 
 namespace tandem::trainer {
 
+class CollectiveWatchdog;
+
 class MpiWorld {
  public:
   // MPI_Init_thread (funneled: only the main thread calls MPI; the loader thread never does).
@@ -41,7 +43,13 @@ class MpiWorld {
   // Ends every rank of the job (after a rank-local failure that the others cannot learn of).
   [[noreturn]] void abort(int exit_code) const;
 
+  // Every blocking collective above (and those of the gradient reducer) reports to this
+  // watchdog while it waits; null: none.
+  void set_watchdog(CollectiveWatchdog* watchdog) { watchdog_ = watchdog; }
+  CollectiveWatchdog* watchdog() const { return watchdog_; }
+
  private:
+  CollectiveWatchdog* watchdog_ = nullptr;
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
@@ -51,6 +59,18 @@ class MpiWorld {
 // distinct value with its ranks, e.g. "ranks disagree on the configuration: hidden_size is 64 on
 // rank 1 but 32 on rank 0". Collective.
 void require_agreement(const MpiWorld& world, const std::string& what, const std::string& text);
+
+// Brackets one blocking collective for the watchdog (no-op without one).
+class WatchedCollective {
+ public:
+  WatchedCollective(CollectiveWatchdog* watchdog, const char* what);
+  ~WatchedCollective();
+  WatchedCollective(const WatchedCollective&) = delete;
+  WatchedCollective& operator=(const WatchedCollective&) = delete;
+
+ private:
+  CollectiveWatchdog* watchdog_;
+};
 
 // A 64-bit checksum of the bits of `count` floats (FNV-1a over the raw bytes).
 uint64_t bit_checksum(const float* data, size_t count);

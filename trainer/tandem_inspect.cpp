@@ -27,7 +27,8 @@ int inspect_checkpoint(const std::string& path) {
   std::printf("optimizer       %s\n", summary.optimizer.c_str());
   std::printf("vocabularies    source %s, target %s\n", summary.src_vocab_checksum.c_str(),
               summary.tgt_vocab_checksum.c_str());
-  std::printf("content         checksum %s\n\nmodel configuration:\n%s\n", summary.checksum.c_str(),
+  std::printf("content         checksum %s: %s\n\nmodel configuration:\n%s\n",
+              summary.checksum.c_str(), summary.verified ? "verified" : "MISMATCH (corrupt)",
               summary.model_config.c_str());
   std::printf("%-40s %-18s %12s %12s\n", "parameter", "shape", "count", "L2 norm");
   int64_t total = 0;

@@ -127,6 +127,9 @@ po::options_description describe(Cli& cli) {
       "signals that mean \"checkpoint at the next step and exit 75 (requeue me)\"")(
       "stop-deadline", po::value(&cli.stop_deadline)->default_value(300),
       "seconds after such a signal before the process exits regardless")(
+      "collective-timeout", po::value(&c.collective_timeout)->default_value(300.0),
+      "seconds a rank may wait in one collective before the job is ended with the missing "
+      "ranks named (0: off)")(
       "threads", po::value(&c.threads)->default_value(0),
       "OpenMP threads per rank (0: the node's cores / ranks on the node, capped by the CPU "
       "binding)")("config", po::value(&cli.config_file),

@@ -34,6 +34,7 @@
 #include "trainer/gradient_allreduce.h"
 #include "trainer/seq2seq_model.h"
 #include "trainer/train_step.h"
+#include "trainer/watchdog.h"
 
 namespace tandem::trainer {
 namespace {
@@ -209,7 +210,8 @@ std::vector<std::pair<std::string, std::string>> to_key_values(const TrainConfig
       {"bucket-mb", number_text(c.bucket_mb)},
       {"save-every", std::to_string(c.save_every)},
       {"save-every-minutes", number_text(c.save_every_minutes)},
-      {"keep", std::to_string(c.keep)}};
+      {"keep", std::to_string(c.keep)},
+      {"collective-timeout", number_text(c.collective_timeout)}};
   values.insert(values.end(), rest.begin(), rest.end());
   return values;
 }
@@ -252,6 +254,16 @@ int run_training(MpiWorld& world, TrainConfig config) {
         "tandem-train: %d rank(s) x %d thread(s); configuration (also in %s/config.ini):\n%s",
         world.size(), omp_get_max_threads(), config.run_dir.c_str(), config_text(config).c_str());
   }
+
+  // From here on a rank that stops answering ends the job instead of hanging it.
+  CollectiveWatchdog watchdog(world.rank(), world.size(),
+                              world.size() > 1 ? config.run_dir + "/heartbeat" : "",
+                              config.collective_timeout);
+  struct Unwatch {
+    MpiWorld& world;
+    ~Unwatch() { world.set_watchdog(nullptr); }
+  } unwatch{world};
+  if (world.size() > 1) world.set_watchdog(&watchdog);
 
   ops::DnnlContext ctx;
   Seq2SeqModel model(config.model, ctx);
@@ -470,6 +482,7 @@ int run_training(MpiWorld& world, TrainConfig config) {
   };
 
   while (true) {
+    watchdog.set_step(trainer.step());
     // Agreed stop: a preemption signal or SIGINT on any rank, or the time limit by the slowest
     // clock. Every stop ends with a checkpoint (after the loop).
     const double elapsed =

@@ -45,6 +45,7 @@ struct TrainConfig {
   int keep = 3;                   // newest checkpoints kept (plus the best by validation)
   std::string resume = "auto";    // auto (newest verified one, if any), none, or a checkpoint file
   bool reset_optimizer = false;   // resume parameters and counters but start the optimizer afresh
+  double collective_timeout = 300;  // seconds a rank may wait in one collective (0: no watchdog)
 };
 
 // Exit codes of tandem-train (documented in docs/training.md). Never renumber.
