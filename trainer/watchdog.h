@@ -7,6 +7,9 @@
 // a directory all ranks see (the run directory), rewritten about once a second and as soon as
 // its rank has waited a second in a collective. So after the timeout every rank that reached the
 // stuck collective has said so, and the ranks whose count is lower are the ones that did not.
+// If every rank reached it, the network failed: each rank also listens on a TCP port (noted in
+// its heartbeat) and the waiting ranks try to connect to every other rank; those that cannot be
+// reached within 2 s are named (a host cut off the network).
 #pragma once
 
 #include <atomic>
@@ -36,6 +39,7 @@ class CollectiveWatchdog {
   void run();
   void write_heartbeat();
   std::string missing_ranks() const;
+  std::string unreachable_ranks() const;
 
   int rank_, ranks_;
   std::string heartbeat_dir_;
@@ -44,6 +48,9 @@ class CollectiveWatchdog {
   std::atomic<const char*> inside_{nullptr};
   std::atomic<int64_t> entered_ns_{0};
   std::atomic<int64_t> collectives_{0};  // entered so far
+  int listener_ = -1;                    // TCP socket for reachability probes
+  int port_ = 0;
+  std::string addresses_;  // this host's IPv4 addresses, comma-separated
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
