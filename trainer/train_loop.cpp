@@ -78,6 +78,10 @@ std::string config_text(const TrainConfig& config) {
   return text;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string duration_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "-";
   const auto s = static_cast<int64_t>(seconds);
@@ -346,6 +350,7 @@ int run_training(MpiWorld& world, TrainConfig config) {
 
   // Resume: rank 0 finds the newest checkpoint that verifies and sends it to everyone.
   if (config.resume != "none") {
+    const auto load_start = std::chrono::steady_clock::now();
     std::optional<LoadedCheckpoint> loaded;
     collective_try(world, [&] {
       if (!leader) return;
@@ -405,7 +410,8 @@ int run_training(MpiWorld& world, TrainConfig config) {
                      [&] { train_loader->seek(state.cursors[static_cast<size_t>(world.rank())]); });
       if (leader)
         say("tandem-train: resumed from " + loaded->path + " at step " +
-            std::to_string(state.step) + ", epoch " + std::to_string(state.epoch));
+            std::to_string(state.step) + ", epoch " + std::to_string(state.epoch) + " in " +
+            number_text(std::round(seconds_since(load_start) * 1000) / 1000) + " s");
       write_metrics({{"type", "resume"},
                      {"step", state.step},
                      {"epoch", state.epoch},
