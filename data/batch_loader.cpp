@@ -19,6 +19,9 @@
 // Ranks may end an epoch with different batch counts (token budgets): next() then returns
 // nullopt on the rank that ran out; the trainer agrees on the epoch end collectively
 // (docs/corpus.md), so no rank waits for another that has stopped.
+// A resume with another rank count mid-epoch plans the rest of that epoch as a remainder: the
+// examples the earlier ranks had not consumed (their cursors name them), split evenly over the
+// new ranks; that plan is a pure function of (seed, epoch, earlier ranks and cursors, ranks).
 #include "data/batch_loader.h"
 
 #include <algorithm>
@@ -79,13 +82,12 @@ BatchLoader::~BatchLoader() {
   }
 }
 
-void BatchLoader::plan_epoch(int64_t epoch) {
-  if (planned_epoch_ == epoch) return;
-  const auto shard_count = static_cast<int64_t>(shards_.size());
-  const uint64_t epoch_key = ops::combine_keys(options_.seed, static_cast<uint64_t>(epoch));
+void BatchLoader::order_shards(int64_t epoch) {
+  if (ordered_epoch_ == epoch) return;
   shard_order_.clear();
   if (options_.shuffle) {
-    for (int64_t i : keyed_permutation(shard_count, epoch_key))
+    const uint64_t epoch_key = ops::combine_keys(options_.seed, static_cast<uint64_t>(epoch));
+    for (int64_t i : keyed_permutation(static_cast<int64_t>(shards_.size()), epoch_key))
       shard_order_.push_back(static_cast<size_t>(i));
   } else {
     for (size_t i = 0; i < shards_.size(); ++i) shard_order_.push_back(i);
@@ -93,19 +95,98 @@ void BatchLoader::plan_epoch(int64_t epoch) {
   order_starts_.assign(1, 0);
   for (size_t index : shard_order_)
     order_starts_.push_back(order_starts_.back() + shards_[index].examples);
-  const int64_t total = order_starts_.back(), P = options_.ranks, r = options_.rank;
-  rank_begin_ = total * r / P;
-  rank_end_ = total * (r + 1) / P;
-  const int64_t chunks = (rank_end_ - rank_begin_ + options_.chunk - 1) / options_.chunk;
+  ordered_epoch_ = epoch;
+}
+
+// Rank `rank` of `ranks` in a normal epoch: its contiguous slice of the epoch's order, in chunks
+// visited in a keyed order.
+std::vector<BatchLoader::Piece> BatchLoader::normal_pieces(int64_t epoch, int ranks,
+                                                           int rank) const {
+  const int64_t total = order_starts_.back();
+  const int64_t begin = total * rank / ranks, end = total * (rank + 1) / ranks;
+  const int64_t chunks = (end - begin + options_.chunk - 1) / options_.chunk;
+  std::vector<int64_t> order(static_cast<size_t>(chunks));
   if (options_.shuffle) {
-    const uint64_t rank_key = ops::combine_keys(
-        ops::combine_keys(epoch_key, static_cast<uint64_t>(P)), static_cast<uint64_t>(r));
-    chunk_order_ = keyed_permutation(chunks, rank_key);
+    const uint64_t key = ops::combine_keys(
+        ops::combine_keys(ops::combine_keys(options_.seed, static_cast<uint64_t>(epoch)),
+                          static_cast<uint64_t>(ranks)),
+        static_cast<uint64_t>(rank));
+    order = keyed_permutation(chunks, key);
   } else {
-    chunk_order_.resize(static_cast<size_t>(chunks));
-    std::iota(chunk_order_.begin(), chunk_order_.end(), 0);
+    std::iota(order.begin(), order.end(), 0);
   }
-  windows_ = (chunks + chunks_per_window_ - 1) / chunks_per_window_;
+  std::vector<Piece> pieces;
+  for (int64_t c : order)
+    pieces.emplace_back(begin + c * options_.chunk,
+                        std::min(begin + (c + 1) * options_.chunk, end));
+  return pieces;
+}
+
+// After a rank-count change: what the earlier ranks had not consumed of the epoch (the unread
+// batches of each partly used window, then their remaining chunks), split evenly over the ranks
+// of this run in that order.
+std::vector<BatchLoader::Piece> BatchLoader::remainder_pieces(int64_t epoch,
+                                                              const EpochOrigin& origin) {
+  require_config(origin.ranks >= 1 && static_cast<int64_t>(origin.cursors.size()) == origin.ranks,
+                 "cursor", "the epoch origin needs one cursor per earlier rank");
+  std::vector<Piece> remaining;
+  int64_t total = 0;
+  for (int r = 0; r < origin.ranks; ++r) {
+    const LoaderCursor& cursor = origin.cursors[static_cast<size_t>(r)];
+    const std::vector<Piece> pieces = normal_pieces(epoch, static_cast<int>(origin.ranks), r);
+    const auto windows =
+        static_cast<int64_t>((pieces.size() + static_cast<size_t>(chunks_per_window_) - 1) /
+                             static_cast<size_t>(chunks_per_window_));
+    if (cursor.epoch != epoch || cursor.window > windows)
+      throw ConfigError("cursor: the earlier rank " + std::to_string(r) + "'s cursor (epoch " +
+                        std::to_string(cursor.epoch) + ", window " + std::to_string(cursor.window) +
+                        ") does not fit epoch " + std::to_string(epoch) + " of this corpus");
+    int64_t next_window = cursor.window;
+    if (cursor.window < windows && cursor.batch > 0) {
+      Window window = build_window(epoch, static_cast<int>(origin.ranks), r, cursor.window, pieces);
+      if (cursor.batch > static_cast<int64_t>(window.batches.size()))
+        throw ConfigError("cursor: the earlier rank " + std::to_string(r) + "'s batch " +
+                          std::to_string(cursor.batch) + " is past its window");
+      std::vector<int64_t> positions;
+      for (size_t b = static_cast<size_t>(cursor.batch); b < window.positions.size(); ++b)
+        positions.insert(positions.end(), window.positions[b].begin(), window.positions[b].end());
+      std::sort(positions.begin(), positions.end());
+      for (int64_t position : positions) {  // runs of consecutive positions become one piece
+        if (!remaining.empty() && remaining.back().second == position)
+          ++remaining.back().second;
+        else
+          remaining.emplace_back(position, position + 1);
+      }
+      next_window = cursor.window + 1;
+    }
+    for (size_t i = static_cast<size_t>(next_window * chunks_per_window_); i < pieces.size(); ++i)
+      remaining.push_back(pieces[i]);
+  }
+  for (const Piece& piece : remaining) total += piece.second - piece.first;
+  // This rank's share: [total * r / P, total * (r + 1) / P) of the concatenated pieces.
+  const int64_t from = total * options_.rank / options_.ranks,
+                to = total * (options_.rank + 1) / options_.ranks;
+  std::vector<Piece> share;
+  int64_t seen = 0;
+  for (const Piece& piece : remaining) {
+    const int64_t length = piece.second - piece.first;
+    const int64_t lo = std::max(from, seen), hi = std::min(to, seen + length);
+    if (lo < hi) share.emplace_back(piece.first + (lo - seen), piece.first + (hi - seen));
+    seen += length;
+  }
+  return share;
+}
+
+void BatchLoader::plan_epoch(int64_t epoch, const EpochOrigin& origin) {
+  const bool same_origin = origin.ranks == origin_.ranks && origin.cursors == origin_.cursors;
+  if (planned_epoch_ == epoch && same_origin) return;
+  order_shards(epoch);
+  pieces_ = origin.empty() ? normal_pieces(epoch, options_.ranks, options_.rank)
+                           : remainder_pieces(epoch, origin);
+  origin_ = origin;
+  share_ = 0;
+  for (const Piece& piece : pieces_) share_ += piece.second - piece.first;
+  windows_ = (static_cast<int64_t>(pieces_.size()) + chunks_per_window_ - 1) / chunks_per_window_;
   planned_epoch_ = epoch;
 }
 
@@ -128,20 +209,20 @@ void BatchLoader::read_range(int64_t begin, int64_t end, std::vector<Example>& o
                             order_starts_.begin() - 1);
     const int64_t shard_end = order_starts_[position + 1];
     const int64_t count = std::min(end, shard_end) - begin;
+    const size_t first = out.size();
     shard(shard_order_[position]).read(begin - order_starts_[position], count, out);
+    for (size_t i = first; i < out.size(); ++i)
+      out[i].position = begin + static_cast<int64_t>(i - first);
     begin += count;
   }
 }
 
-BatchLoader::Window BatchLoader::build_window(int64_t epoch, int64_t window) {
+BatchLoader::Window BatchLoader::build_window(int64_t epoch, int ranks, int rank, int64_t window,
+                                              const std::vector<Piece>& pieces) {
   std::vector<Example> examples;
-  const int64_t first_chunk = window * chunks_per_window_;
-  const int64_t last_chunk = std::min<int64_t>(first_chunk + chunks_per_window_,
-                                               static_cast<int64_t>(chunk_order_.size()));
-  for (int64_t c = first_chunk; c < last_chunk; ++c) {
-    const int64_t begin = rank_begin_ + chunk_order_[static_cast<size_t>(c)] * options_.chunk;
-    read_range(begin, std::min(begin + options_.chunk, rank_end_), examples);
-  }
+  const size_t first = static_cast<size_t>(window * chunks_per_window_);
+  const size_t last = std::min(first + static_cast<size_t>(chunks_per_window_), pieces.size());
+  for (size_t p = first; p < last; ++p) read_range(pieces[p].first, pieces[p].second, examples);
   std::vector<size_t> by_length(examples.size());
   std::iota(by_length.begin(), by_length.end(), 0);
   std::stable_sort(by_length.begin(), by_length.end(), [&](size_t a, size_t b) {
@@ -153,12 +234,15 @@ BatchLoader::Window BatchLoader::build_window(int64_t epoch, int64_t window) {
 
   Window result;
   std::vector<std::vector<int32_t>> sources, targets;
+  std::vector<int64_t> positions;
   int64_t longest_source = 0, longest_target = 0;
   auto close_batch = [&] {
     if (sources.empty()) return;
     result.batches.push_back(make_batch(sources, targets));
+    result.positions.push_back(std::move(positions));
     sources.clear();
     targets.clear();
+    positions.clear();
     longest_source = longest_target = 0;
   };
   for (size_t index : by_length) {
@@ -176,20 +260,24 @@ BatchLoader::Window BatchLoader::build_window(int64_t epoch, int64_t window) {
     longest_target = std::max(longest_target, target_steps);
     sources.push_back(std::move(example.source));
     targets.push_back(std::move(example.target));
+    positions.push_back(example.position);
   }
   close_batch();
   if (options_.shuffle) {
     const uint64_t key = ops::combine_keys(
         ops::combine_keys(
             ops::combine_keys(ops::combine_keys(options_.seed, static_cast<uint64_t>(epoch)),
-                              static_cast<uint64_t>(options_.ranks)),
-            static_cast<uint64_t>(options_.rank)),
+                              static_cast<uint64_t>(ranks)),
+            static_cast<uint64_t>(rank)),
         ops::combine_keys(0x77696E646F77ull, static_cast<uint64_t>(window)));
     const std::vector<int64_t> order =
         keyed_permutation(static_cast<int64_t>(result.batches.size()), key);
-    std::vector<Batch> shuffled;
-    for (int64_t i : order) shuffled.push_back(std::move(result.batches[static_cast<size_t>(i)]));
-    result.batches = std::move(shuffled);
+    Window shuffled;
+    for (int64_t i : order) {
+      shuffled.batches.push_back(std::move(result.batches[static_cast<size_t>(i)]));
+      shuffled.positions.push_back(std::move(result.positions[static_cast<size_t>(i)]));
+    }
+    result = std::move(shuffled);
   }
   return result;
 }
@@ -203,16 +291,17 @@ void BatchLoader::wait_for_prefetch() {
 void BatchLoader::launch_prefetch(int64_t window) {
   if (!options_.prefetch || window >= windows_) return;
   const int64_t epoch = cursor_.epoch;
-  prefetched_ =
-      std::async(std::launch::async, [this, epoch, window] { return build_window(epoch, window); });
+  prefetched_ = std::async(std::launch::async, [this, epoch, window] {
+    return build_window(epoch, options_.ranks, options_.rank, window, pieces_);
+  });
   prefetched_window_ = window;
 }
 
-void BatchLoader::seek(const LoaderCursor& cursor) {
+void BatchLoader::seek(const LoaderCursor& cursor, const EpochOrigin& origin) {
   require_config(cursor.epoch >= 0 && cursor.window >= 0 && cursor.batch >= 0, "cursor",
                  "negative position in the loader cursor");
   wait_for_prefetch();
-  plan_epoch(cursor.epoch);
+  plan_epoch(cursor.epoch, origin);
   if (cursor.window > windows_ || (cursor.window == windows_ && cursor.batch > 0))
     throw ConfigError("cursor: window " + std::to_string(cursor.window) + " is past this rank's " +
                       std::to_string(windows_) + " windows of epoch " +
@@ -222,7 +311,7 @@ void BatchLoader::seek(const LoaderCursor& cursor) {
   current_window_ = -1;
   current_.batches.clear();
   if (cursor.window == windows_) return;
-  current_ = build_window(cursor.epoch, cursor.window);
+  current_ = build_window(cursor.epoch, options_.ranks, options_.rank, cursor.window, pieces_);
   current_window_ = cursor.window;
   const auto size = static_cast<int64_t>(current_.batches.size());
   if (cursor.batch > size)
@@ -240,7 +329,8 @@ std::optional<Batch> BatchLoader::next() {
         prefetched_window_ = -1;
       } else {
         wait_for_prefetch();
-        current_ = build_window(cursor_.epoch, cursor_.window);
+        current_ =
+            build_window(cursor_.epoch, options_.ranks, options_.rank, cursor_.window, pieces_);
       }
       current_window_ = cursor_.window;
       launch_prefetch(current_window_ + 1);

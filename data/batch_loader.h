@@ -40,6 +40,16 @@ struct LoaderCursor {
   }
 };
 
+// How the current epoch started when the rank count changed in the middle of it: the earlier
+// run's rank count and cursors. The rest of that epoch is then a "remainder" plan: exactly the
+// examples the earlier ranks had not consumed, split over the new ranks. Persisted in
+// checkpoints. Empty (ranks == 0) for a normal epoch.
+struct EpochOrigin {
+  int64_t ranks = 0;
+  std::vector<LoaderCursor> cursors;
+  bool empty() const { return ranks == 0; }
+};
+
 struct PaddingStats {
   int64_t real_tokens = 0;    // source tokens + target tokens incl. <bos>/<eos> position
   int64_t padded_tokens = 0;  // N x S + N x T
@@ -61,12 +71,15 @@ class BatchLoader {
   // here.
   std::optional<Batch> next();
 
-  // Positions the loader so that next() returns the batch at `cursor`. Reads one window.
-  void seek(const LoaderCursor& cursor);
+  // Positions the loader so that next() returns the batch at `cursor` (of the remainder plan
+  // of `origin`, if not empty). Reads one window (plus, for a remainder, one window of each
+  // earlier rank that had consumed part of one). ConfigError for an impossible cursor.
+  void seek(const LoaderCursor& cursor, const EpochOrigin& origin = {});
   void start_epoch(int64_t epoch) { seek({epoch, 0, 0}); }
   LoaderCursor cursor() const { return cursor_; }
+  const EpochOrigin& origin() const { return origin_; }
 
-  int64_t epoch_examples() const { return rank_end_ - rank_begin_; }  // this rank's share
+  int64_t epoch_examples() const { return share_; }  // this rank's share
   int64_t windows_per_epoch() const { return windows_; }
   const PaddingStats& padding() const { return padding_; }            // over all batches returned
   const PaddingStats& last_padding() const { return last_padding_; }  // of the last batch
@@ -74,11 +87,19 @@ class BatchLoader {
   const std::set<size_t>& shards_opened() const { return shards_opened_; }
 
  private:
+  using Piece = std::pair<int64_t, int64_t>;  // [begin, end) positions in the epoch's order
   struct Window {
     std::vector<Batch> batches;
+    std::vector<std::vector<int64_t>> positions;  // of each batch's examples
   };
-  void plan_epoch(int64_t epoch);
-  Window build_window(int64_t epoch, int64_t window);
+  void order_shards(int64_t epoch);
+  std::vector<Piece> normal_pieces(int64_t epoch, int ranks, int rank) const;
+  std::vector<Piece> remainder_pieces(int64_t epoch, const EpochOrigin& origin);
+  void plan_epoch(int64_t epoch, const EpochOrigin& origin);
+  // Window `window` of a plan: pieces [window * k, window * k + k), its batches shuffled with a
+  // key of (seed, epoch, ranks, rank, window).
+  Window build_window(int64_t epoch, int ranks, int rank, int64_t window,
+                      const std::vector<Piece>& pieces);
   void read_range(int64_t begin, int64_t end, std::vector<Example>& out);
   const ShardReader& shard(size_t index);
   void wait_for_prefetch();
@@ -90,11 +111,12 @@ class BatchLoader {
   std::vector<ShardEntry> shards_;
   int64_t window_examples_ = 0;
   // The epoch plan.
-  int64_t planned_epoch_ = -1;
-  std::vector<size_t> shard_order_;        // shards in this epoch's order
-  std::vector<int64_t> order_starts_;      // first global position of each shard in that order
-  int64_t rank_begin_ = 0, rank_end_ = 0;  // this rank's global positions
-  std::vector<int64_t> chunk_order_;       // chunk indices within the rank's range, visiting order
+  int64_t planned_epoch_ = -1, ordered_epoch_ = -1;
+  EpochOrigin origin_;
+  std::vector<size_t> shard_order_;    // shards in this epoch's order
+  std::vector<int64_t> order_starts_;  // first global position of each shard in that order
+  std::vector<Piece> pieces_;          // this rank's examples, in visiting order
+  int64_t share_ = 0;                  // examples in pieces_
   int64_t chunks_per_window_ = 1, windows_ = 0;
   // Shards opened so far (few: a rank's range spans about shards / ranks + 1 of them).
   std::map<size_t, std::unique_ptr<ShardReader>> readers_;

@@ -47,6 +47,7 @@ struct Manifest {
 
 struct Example {
   std::vector<int32_t> source, target;  // token ids, no <bos>/<eos>
+  int64_t position = -1;                // in the reader's epoch order (set by the batch loader)
 };
 
 // Opens a corpus directory (reads and checks the manifest; shards are opened on demand).

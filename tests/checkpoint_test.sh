@@ -110,6 +110,22 @@ if [ -n "$best" ] && [ -e "keep/checkpoints/$best" ] && [ "$count" -le 3 ] && [ 
   pass "keep 2 + best ($count files, best $best)"
 else fail "keep ($count files, best '$best')"; ls keep/checkpoints; fi
 
+# 10. Another rank count mid-epoch: 2 ranks stop at step 3 (inside epoch 0), 3 ranks go on with
+#     the rest of that epoch; changing again before it ends is refused; 3 ranks then finish.
+mpi() { mpirun --oversubscribe -np "$1" "${train[@]:0}" "${@:2}"; }
+mpi 2 --save-every 0 --max-steps 3 --run-dir change > change1.log 2>&1
+mpi 3 --save-every 0 --max-steps 4 --run-dir change > change2.log 2>&1
+code2=$?
+mpi 1 --save-every 0 --max-steps 5 --run-dir change > change3.log 2>&1
+code3=$?
+mpi 3 --save-every 0 --max-steps 40 --run-dir change > change4.log 2>&1
+code4=$?
+if [ $code2 -eq 0 ] && grep -q "written by 2 rank(s): the rest of epoch 0" change2.log && [ $code3 -eq 2 ] \
+   && grep -q "already resumed with another rank count (2 -> 3)" change3.log && [ $code4 -eq 0 ] \
+   && grep -q '"type":"valid"' change/metrics.jsonl; then
+  pass "2 -> 3 ranks mid-epoch continues; a second change in that epoch is refused; training goes on"
+else fail "rank-count change ($code2, $code3, $code4)"; tail -2 change2.log change3.log change4.log; fi
+
 # 9. tandem-inspect reads a checkpoint.
 if "$build/tandem-inspect" checkpoint straight1/checkpoints/ckpt.000000030.h5 | grep -q "^decoder/w_c/weight"; then
   pass "tandem-inspect checkpoint"

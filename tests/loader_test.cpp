@@ -134,6 +134,57 @@ TEST_F(LoaderTest, CursorResumeGivesIdenticalFollowingBatches) {
   }
 }
 
+TEST_F(LoaderTest, RankCountChangeMidEpochSeesEveryExampleExactlyOnce) {
+  for (const auto& [before, after] :
+       {std::pair{2, 3}, std::pair{3, 1}, std::pair{2, 1}, std::pair{1, 2}}) {
+    // The earlier run: each rank consumed a different number of batches of epoch 1.
+    std::map<int, int> seen;
+    data::EpochOrigin origin{before, {}};
+    for (int r = 0; r < before; ++r) {
+      data::BatchLoader loader(*corpus_, "train", options(r, before));
+      loader.start_epoch(1);
+      for (int b = 0; b < 3 + 4 * r; ++b)
+        if (auto batch = loader.next())
+          for (int i : examples_of(*batch)) ++seen[i];
+      origin.cursors.push_back(loader.cursor());
+    }
+    // The resumed run with another rank count finishes the epoch, then starts the next.
+    for (int r = 0; r < after; ++r) {
+      data::BatchLoader loader(*corpus_, "train", options(r, after));
+      loader.seek({1, 0, 0}, origin);
+      while (auto batch = loader.next())
+        for (int i : examples_of(*batch)) ++seen[i];
+      EXPECT_EQ(loader.origin().ranks, before);
+      loader.start_epoch(2);
+      EXPECT_TRUE(loader.origin().empty());
+      EXPECT_TRUE(loader.next().has_value());
+    }
+    ASSERT_EQ(static_cast<int>(seen.size()), kExamples) << before << " -> " << after << " ranks";
+    for (const auto& [i, count] : seen)
+      ASSERT_EQ(count, 1) << "example " << i << ", " << before << " -> " << after;
+  }
+}
+
+TEST_F(LoaderTest, RemainderPlanResumesFromItsOwnCursor) {
+  data::EpochOrigin origin{2, {}};
+  for (int r = 0; r < 2; ++r) {
+    data::BatchLoader loader(*corpus_, "train", options(r, 2));
+    for (int b = 0; b < 5; ++b) loader.next();
+    origin.cursors.push_back(loader.cursor());
+  }
+  data::BatchLoader straight(*corpus_, "train", options(1, 3));
+  straight.seek({0, 0, 0}, origin);
+  for (int b = 0; b < 4; ++b) straight.next();
+  const data::LoaderCursor cursor = straight.cursor();
+  std::vector<std::vector<int>> rest;
+  while (auto batch = straight.next()) rest.push_back(examples_of(*batch));
+  data::BatchLoader resumed(*corpus_, "train", options(1, 3));
+  resumed.seek(cursor, origin);
+  std::vector<std::vector<int>> again;
+  while (auto batch = resumed.next()) again.push_back(examples_of(*batch));
+  EXPECT_EQ(again, rest);
+}
+
 TEST_F(LoaderTest, TokenBudgetIsRespectedAndBucketingKeepsPaddingLow) {
   data::BatchLoader loader(*corpus_, "train", options(0, 1));
   int64_t batches = 0;

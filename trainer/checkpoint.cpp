@@ -65,10 +65,12 @@ uint64_t checksum_of(const float* values, size_t value_count, const std::vector<
   uint64_t sum = content_checksum(values, value_count * sizeof(float), 1);
   sum = content_checksum(first.data(), first.size() * sizeof(float), sum);
   sum = content_checksum(second.data(), second.size() * sizeof(float), sum);
-  for (const data::LoaderCursor& cursor : state.cursors) {
-    const int64_t fields[3] = {cursor.epoch, cursor.window, cursor.batch};
-    sum = content_checksum(fields, sizeof fields, sum);
-  }
+  for (const auto* cursors : {&state.cursors, &state.origin.cursors})
+    for (const data::LoaderCursor& cursor : *cursors) {
+      const int64_t fields[3] = {cursor.epoch, cursor.window, cursor.batch};
+      sum = content_checksum(fields, sizeof fields, sum);
+    }
+  sum = content_checksum(&state.origin.ranks, sizeof state.origin.ranks, sum);
   const int64_t counters[7] = {state.step,
                                state.epoch,
                                state.optimizer_steps,
@@ -100,6 +102,20 @@ std::string config_value(const std::string& text, const std::string& key) {
   while (std::getline(lines, line))
     if (line.rfind(key + " = ", 0) == 0) return line.substr(key.size() + 3);
   return "";
+}
+
+// The epoch origin of a checkpoint (empty for a normal epoch).
+data::EpochOrigin read_origin(hid_t root, const std::string& path) {
+  data::EpochOrigin origin;
+  origin.ranks = h5::get_int_attribute(root, "origin_ranks", path);
+  if (origin.ranks < 0 || origin.ranks > 1 << 20)
+    throw FormatError(path + ": attribute origin_ranks is " + std::to_string(origin.ranks));
+  if (origin.empty()) return origin;
+  std::vector<int64_t> values(static_cast<size_t>(origin.ranks * 3));
+  h5::read_int64_array(root, "loader/origin_cursors", {origin.ranks, 3}, values.data(), path);
+  for (size_t i = 0; i < values.size(); i += 3)
+    origin.cursors.push_back({values[i], values[i + 1], values[i + 2]});
+  return origin;
 }
 
 }  // namespace
@@ -151,6 +167,14 @@ std::string save_checkpoint(const std::string& directory, const ops::ParamStore&
     }
     h5::write_int64_array(root, "loader/cursors", cursors.data(),
                           {static_cast<int64_t>(state.cursors.size()), 3}, path);
+    h5::set_attribute(root, "origin_ranks", state.origin.ranks, path);
+    if (!state.origin.empty()) {
+      std::vector<int64_t> origin;
+      for (const data::LoaderCursor& cursor : state.origin.cursors)
+        origin.insert(origin.end(), {cursor.epoch, cursor.window, cursor.batch});
+      h5::write_int64_array(root, "loader/origin_cursors", origin.data(), {state.origin.ranks, 3},
+                            path);
+    }
     h5::set_attribute(root, "format", std::string(kFormat), path);
     h5::set_attribute(root, "format_version", kCheckpointFormatVersion, path);
     h5::set_attribute(root, "step", state.step, path);
@@ -279,6 +303,7 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
       state.cursors.push_back({cursors[static_cast<size_t>(3 * r)],
                                cursors[static_cast<size_t>(3 * r + 1)],
                                cursors[static_cast<size_t>(3 * r + 2)]});
+    state.origin = read_origin(root, path);
     state.step = h5::get_int_attribute(root, "step", path);
     state.epoch = h5::get_int_attribute(root, "epoch", path);
     state.optimizer_steps = h5::get_int_attribute(root, "optimizer_steps", path);
@@ -358,6 +383,7 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
     state.cursors.push_back({cursors[static_cast<size_t>(3 * r)],
                              cursors[static_cast<size_t>(3 * r + 1)],
                              cursors[static_cast<size_t>(3 * r + 2)]});
+  state.origin = read_origin(root, path);
   state.step = summary.step;
   state.epoch = summary.epoch;
   state.optimizer_steps = h5::get_int_attribute(root, "optimizer_steps", path);

@@ -29,6 +29,7 @@ struct TrainingState {
   double plateau_scale = 1.0, best_validation = 0.0;
   int64_t schedule_bad_evaluations = 0;
   std::vector<data::LoaderCursor> cursors;  // one per rank, indexed by rank
+  data::EpochOrigin origin;                 // how the current epoch began (see the loader)
 };
 
 // What identifies the run a checkpoint belongs to.

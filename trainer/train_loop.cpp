@@ -124,8 +124,9 @@ std::vector<double> peak_rss_mib(const MpiWorld& world) {
   return peaks;
 }
 
-// TrainingState as int64 words for one broadcast (doubles by their bits).
-std::vector<int64_t> pack_state(const TrainingState& state, int ranks) {
+// TrainingState as int64 words for one broadcast (doubles by their bits; cursor lists with
+// their lengths). The packed size travels first.
+std::vector<int64_t> pack_state(const TrainingState& state) {
   int64_t plateau = 0, best = 0;
   std::memcpy(&plateau, &state.plateau_scale, sizeof plateau);
   std::memcpy(&best, &state.best_validation, sizeof best);
@@ -138,16 +139,16 @@ std::vector<int64_t> pack_state(const TrainingState& state, int ranks) {
                               state.schedule_bad_evaluations,
                               plateau,
                               best};
-  for (int r = 0; r < ranks; ++r) {
-    const data::LoaderCursor cursor = static_cast<size_t>(r) < state.cursors.size()
-                                          ? state.cursors[static_cast<size_t>(r)]
-                                          : data::LoaderCursor{};
-    packed.insert(packed.end(), {cursor.epoch, cursor.window, cursor.batch});
+  for (const auto* cursors : {&state.cursors, &state.origin.cursors}) {
+    packed.push_back(static_cast<int64_t>(cursors->size()));
+    for (const data::LoaderCursor& cursor : *cursors)
+      packed.insert(packed.end(), {cursor.epoch, cursor.window, cursor.batch});
   }
+  packed.push_back(state.origin.ranks);
   return packed;
 }
 
-TrainingState unpack_state(const std::vector<int64_t>& packed, int ranks) {
+TrainingState unpack_state(const std::vector<int64_t>& packed) {
   TrainingState state;
   state.step = packed[0];
   state.epoch = packed[1];
@@ -158,10 +159,13 @@ TrainingState unpack_state(const std::vector<int64_t>& packed, int ranks) {
   state.schedule_bad_evaluations = packed[6];
   std::memcpy(&state.plateau_scale, &packed[7], sizeof(double));
   std::memcpy(&state.best_validation, &packed[8], sizeof(double));
-  for (int r = 0; r < ranks; ++r)
-    state.cursors.push_back({packed[static_cast<size_t>(9 + 3 * r)],
-                             packed[static_cast<size_t>(10 + 3 * r)],
-                             packed[static_cast<size_t>(11 + 3 * r)]});
+  size_t at = 9;
+  for (auto* cursors : {&state.cursors, &state.origin.cursors}) {
+    const int64_t count = packed[at++];
+    for (int64_t i = 0; i < count; ++i, at += 3)
+      cursors->push_back({packed[at], packed[at + 1], packed[at + 2]});
+  }
+  state.origin.ranks = packed[at];
   return state;
 }
 
@@ -368,11 +372,17 @@ int run_training(MpiWorld& world, TrainConfig config) {
         std::fprintf(stderr, "tandem-train: skipping checkpoint %s; trying an older one\n",
                      problem.message.c_str());
       }
-      if (loaded && static_cast<int>(loaded->state.cursors.size()) != world.size())
-        throw ConfigError("resume: " + loaded->path + " was written by " +
-                          std::to_string(loaded->state.cursors.size()) + " rank(s), this run has " +
-                          std::to_string(world.size()) +
-                          "; resuming with another rank count is not supported yet");
+      // Another rank count: the rest of the epoch becomes a remainder plan over the new ranks,
+      // once per epoch (a second change would need the first one's cursors too).
+      if (loaded && static_cast<int>(loaded->state.cursors.size()) != world.size() &&
+          !loaded->state.origin.empty())
+        throw ConfigError("resume: " + loaded->path + " is in the middle of epoch " +
+                          std::to_string(loaded->state.epoch) +
+                          ", which was already resumed with another rank count (" +
+                          std::to_string(loaded->state.origin.ranks) + " -> " +
+                          std::to_string(loaded->state.cursors.size()) + "); resume it with " +
+                          std::to_string(loaded->state.cursors.size()) +
+                          " rank(s) until that epoch ends");
     });
     std::vector<int64_t> header{loaded ? 1 : 0, 0, 0};
     if (loaded)
@@ -389,9 +399,12 @@ int run_training(MpiWorld& world, TrainConfig config) {
       world.broadcast(loaded->values.data(), loaded->values.size(), 0);
       world.broadcast(loaded->first_moment.data(), loaded->first_moment.size(), 0);
       world.broadcast(loaded->second_moment.data(), loaded->second_moment.size(), 0);
-      std::vector<int64_t> packed = pack_state(loaded->state, world.size());
+      std::vector<int64_t> packed = leader ? pack_state(loaded->state) : std::vector<int64_t>{};
+      int64_t packed_size = static_cast<int64_t>(packed.size());
+      world.broadcast(&packed_size, 1, 0);
+      packed.resize(static_cast<size_t>(packed_size));
       world.broadcast(packed.data(), packed.size(), 0);
-      const TrainingState state = unpack_state(packed, world.size());
+      const TrainingState state = unpack_state(packed);
       std::copy(loaded->values.begin(), loaded->values.end(), params.values());
       params.mark_values_changed();
       ops::Optimizer& optimizer = trainer.optimizer();
@@ -406,8 +419,19 @@ int run_training(MpiWorld& world, TrainConfig config) {
       consecutive_skips = state.consecutive_skips;
       total_skips = state.total_skips;
       validations_without_improvement = state.validations_without_improvement;
-      collective_try(world,
-                     [&] { train_loader->seek(state.cursors[static_cast<size_t>(world.rank())]); });
+      const bool same_ranks = static_cast<int>(state.cursors.size()) == world.size();
+      collective_try(world, [&] {
+        if (same_ranks)
+          train_loader->seek(state.cursors[static_cast<size_t>(world.rank())], state.origin);
+        else
+          train_loader->seek(
+              {state.epoch, 0, 0},
+              data::EpochOrigin{static_cast<int64_t>(state.cursors.size()), state.cursors});
+      });
+      if (!same_ranks)
+        say("tandem-train: the checkpoint was written by " + std::to_string(state.cursors.size()) +
+            " rank(s): the rest of epoch " + std::to_string(state.epoch) +
+            " (every example not yet seen, once) is split over " + std::to_string(world.size()));
       if (leader)
         say("tandem-train: resumed from " + loaded->path + " at step " +
             std::to_string(state.step) + ", epoch " + std::to_string(state.epoch) + " in " +
@@ -428,6 +452,7 @@ int run_training(MpiWorld& world, TrainConfig config) {
                                              world.all_gather(static_cast<uint64_t>(cursor.window)),
                                              world.all_gather(static_cast<uint64_t>(cursor.batch))};
     TrainingState state;
+    state.origin = train_loader->origin();
     state.step = trainer.step();
     state.epoch = epoch;
     state.optimizer_steps = trainer.optimizer().step_count();
