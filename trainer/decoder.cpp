@@ -387,6 +387,21 @@ void Decoder::step(const int32_t* previous_tokens, float* logprobs) {
   std::memcpy(initial_feed_.data(), attentional_out_.data(), sizeof(float) * N * H);
 }
 
+void Decoder::select_rows(const std::vector<int64_t>& rows) {
+  const int64_t N = batch_, H = config_.hidden_size;
+  std::vector<float> copy(static_cast<size_t>(N * H));
+  auto gather = [&](float* state) {
+    std::memcpy(copy.data(), state, sizeof(float) * N * H);
+    for (int64_t i = 0; i < N; ++i)
+      std::memcpy(state + i * H, copy.data() + rows[static_cast<size_t>(i)] * H, sizeof(float) * H);
+  };
+  for (Layer& layer : layers_) {
+    gather(layer.states_h.data());
+    gather(layer.states_c.data());
+  }
+  gather(initial_feed_.data());
+}
+
 const float* Decoder::last_attention_weights() const {
   return attention_ ? attention_->last_weights() : nullptr;
 }

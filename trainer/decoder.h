@@ -46,6 +46,9 @@ class Decoder {
   // each step() takes the previous token of every row and writes logprobs[N, V].
   void start(const Encoder& encoder, int64_t batch);
   void step(const int32_t* previous_tokens, float* logprobs);
+  // Beam search: row i of the decoding state becomes a copy of row rows[i] (the beam it
+  // continues). Requires: rows[i] decodes the same source as row i (same attention keys).
+  void select_rows(const std::vector<int64_t>& rows);
   const float* last_attention_weights()
       const;  // [N, 1, S] of the newest step; null without attention
 

@@ -130,4 +130,21 @@ std::vector<std::vector<int32_t>> Seq2SeqModel::greedy_decode(const data::Batch&
   return output;
 }
 
+int64_t Seq2SeqModel::start_decoding(const data::Batch& batch) {
+  has_pending_backward_ = false;
+  sort_by_source_length(batch, false);
+  encoder_->forward(source_.data(), source_steps_, batch_size_, source_lengths_.data(), false, 0);
+  decoder_->start(*encoder_, batch_size_);
+  return batch_size_;
+}
+
+std::vector<float> Seq2SeqModel::attention_matrix(const std::vector<int32_t>& source,
+                                                  const std::vector<int32_t>& target) {
+  const data::Batch batch = data::make_batch({source}, {target});
+  evaluate(batch);
+  const float* weights = decoder_->last_attention_weights();
+  if (!weights) return {};
+  return std::vector<float>(weights, weights + batch.target_steps * batch.source_steps);
+}
+
 }  // namespace tandem::trainer

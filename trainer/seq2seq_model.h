@@ -51,6 +51,24 @@ class Seq2SeqModel {
   // at most max_length tokens, in the batch's row order.
   std::vector<std::vector<int32_t>> greedy_decode(const data::Batch& batch, int max_length);
 
+  // Incremental decoding (for beam search): encodes batch.source and prepares the decoder.
+  // Rows are then in the order decoding_order() gives: decoding row i is batch row
+  // decoding_order()[i] (sorted by source length). Returns the number of rows.
+  int64_t start_decoding(const data::Batch& batch);
+  const std::vector<int64_t>& decoding_order() const { return order_; }
+  const std::vector<int32_t>& decoding_source_lengths() const { return source_lengths_; }
+  // logprobs[rows, V] of the next token given each row's previous token.
+  void decode_step(const int32_t* previous_tokens, float* logprobs) {
+    decoder_->step(previous_tokens, logprobs);
+  }
+  // Row i continues row rows[i] (rows of the same source only).
+  void select_rows(const std::vector<int64_t>& rows) { decoder_->select_rows(rows); }
+
+  // The attention weights [T, S] the model gives when reading `target` (teacher-forced,
+  // T = target length + 1 for <eos>) for `source`; empty without attention.
+  std::vector<float> attention_matrix(const std::vector<int32_t>& source,
+                                      const std::vector<int32_t>& target);
+
  private:
   void sort_by_source_length(const data::Batch& batch, bool with_target);
 
