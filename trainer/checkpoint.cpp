@@ -237,6 +237,36 @@ std::vector<std::string> checkpoint_candidates(const std::string& directory) {
   return candidates;
 }
 
+std::string resolve_checkpoint(const std::string& path, bool prefer_best) {
+  if (fs::is_regular_file(path)) return path;
+  if (!fs::is_directory(path)) throw IoError(path + ": no such checkpoint file or directory");
+  const std::string directory = fs::is_directory(path + "/checkpoints") ? path + "/checkpoints" : path;
+  for (const char* pointer : {kBest, kLatest}) {
+    if (pointer == kBest && !prefer_best) continue;
+    const std::string name = read_pointer(directory, pointer);
+    if (!name.empty() && fs::exists(directory + "/" + name)) return directory + "/" + name;
+  }
+  const std::vector<std::string> candidates = checkpoint_candidates(directory);
+  if (candidates.empty()) throw IoError(directory + ": no checkpoint in this directory");
+  return candidates.front();
+}
+
+CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* step) {
+  std::lock_guard<std::mutex> lock(h5::library_mutex());
+  h5::Handle file = h5::open_file_readonly(path);
+  const hid_t root = file.get();
+  if (H5Aexists(root, "format") <= 0 || h5::get_string_attribute(root, "format", path) != kFormat)
+    throw FormatError(path + ": not a tandem checkpoint");
+  CheckpointIdentity identity;
+  identity.model_config = h5::get_string_attribute(root, "model_config", path);
+  identity.run_config = h5::get_string_attribute(root, "run_config", path);
+  identity.src_vocab_checksum = h5::get_string_attribute(root, "src_vocab_checksum", path);
+  identity.tgt_vocab_checksum = h5::get_string_attribute(root, "tgt_vocab_checksum", path);
+  identity.optimizer = h5::get_string_attribute(root, "optimizer", path);
+  if (step) *step = h5::get_int_attribute(root, "step", path);
+  return identity;
+}
+
 std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
                                                 const ops::ParamStore& params,
                                                 const CheckpointIdentity& identity,

@@ -73,6 +73,15 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
 // Checkpoint files in a directory, newest (highest step) first; `latest`'s target first.
 std::vector<std::string> checkpoint_candidates(const std::string& directory);
 
+// A checkpoint file to decode with: `path` itself if it is a file; for a checkpoint directory
+// (or a run directory holding checkpoints/) the file its `best` pointer names, else `latest`'s
+// (with prefer_best false: `latest` only). IoError naming the path if there is none.
+std::string resolve_checkpoint(const std::string& path, bool prefer_best);
+
+// A checkpoint's identity and step from its attributes alone: cheap, not verified (load_checkpoint
+// verifies). FormatError naming the file if it is not a tandem checkpoint.
+CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* step = nullptr);
+
 // Parses the text of a run configuration (model part) from a checkpoint, for tools.
 struct CheckpointSummary {
   int64_t format_version = 0, step = 0, epoch = 0, ranks = 0;

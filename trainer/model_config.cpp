@@ -187,4 +187,23 @@ ModelConfig model_config_from_key_values(const std::map<std::string, std::string
   return c;
 }
 
+std::map<std::string, std::string> parse_key_value_lines(const std::string& text) {
+  std::map<std::string, std::string> values;
+  size_t start = 0;
+  int line_number = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_number;
+    if (line.empty() || line[0] == '#') continue;
+    const size_t separator = line.find(" = ");
+    if (separator == std::string::npos)
+      throw ConfigError("configuration line " + std::to_string(line_number) + " is not 'key = value': " + line);
+    values[line.substr(0, separator)] = line.substr(separator + 3);
+  }
+  return values;
+}
+
 }  // namespace tandem::trainer

@@ -65,4 +65,8 @@ std::string precision_name(ops::Precision precision);
 std::vector<std::pair<std::string, std::string>> to_key_values(const ModelConfig& config);
 ModelConfig model_config_from_key_values(const std::map<std::string, std::string>& values);
 
+// "key = value" lines (as stored in checkpoints and config.ini) -> map; blank lines and lines
+// starting with '#' are skipped. ConfigError naming the line for anything else without " = ".
+std::map<std::string, std::string> parse_key_value_lines(const std::string& text);
+
 }  // namespace tandem::trainer

@@ -1,7 +1,12 @@
 #include "trainer/mpi_world.h"
 
+#include <sched.h>
+
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "ops/errors.h"
 #include "trainer/watchdog.h"
@@ -99,6 +104,52 @@ void MpiWorld::broadcast(float* data, size_t count, int root) const {
 void MpiWorld::broadcast(int64_t* data, size_t count, int root) const {
   const WatchedCollective watched(watchdog_, "broadcast");
   check_mpi(MPI_Bcast(data, static_cast<int>(count), MPI_INT64_T, root, comm_), "MPI_Bcast");
+}
+
+void MpiWorld::broadcast(std::string& text, int root) const {
+  int64_t size = static_cast<int64_t>(text.size());
+  broadcast(&size, 1, root);
+  text.resize(static_cast<size_t>(size));
+  const WatchedCollective watched(watchdog_, "broadcast");
+  constexpr int64_t kChunk = 1 << 30;  // MPI counts are int
+  for (int64_t at = 0; at < size; at += kChunk)
+    check_mpi(MPI_Bcast(text.data() + at, static_cast<int>(std::min(kChunk, size - at)), MPI_CHAR,
+                        root, comm_),
+              "MPI_Bcast");
+}
+
+void MpiWorld::broadcast(std::vector<std::string>& texts, int root) const {
+  // Packed as [count][length, bytes]...: binary-safe (lines may hold any bytes).
+  std::string packed;
+  if (rank_ == root) {
+    auto put = [&](uint64_t value) { packed.append(reinterpret_cast<const char*>(&value), 8); };
+    put(texts.size());
+    for (const std::string& text : texts) put(text.size()), packed += text;
+  }
+  broadcast(packed, root);
+  if (rank_ == root) return;
+  size_t at = 0;
+  auto get = [&]() {
+    uint64_t value = 0;
+    std::memcpy(&value, packed.data() + at, 8);
+    at += 8;
+    return value;
+  };
+  texts.assign(get(), std::string());
+  for (std::string& text : texts) {
+    const uint64_t length = get();
+    text.assign(packed, at, length);
+    at += length;
+  }
+}
+
+int threads_per_rank(int requested, int local_ranks) {
+  if (requested > 0) return requested;
+  cpu_set_t mask;
+  int allowed = static_cast<int>(std::thread::hardware_concurrency());
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0) allowed = CPU_COUNT(&mask);
+  const int node = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return std::max(1, std::min(allowed, node / std::max(1, local_ranks)));
 }
 
 void MpiWorld::barrier() const {

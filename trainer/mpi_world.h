@@ -38,6 +38,9 @@ class MpiWorld {
   std::vector<uint64_t> all_gather(uint64_t value) const;
   void broadcast(float* data, size_t count, int root) const;
   void broadcast(int64_t* data, size_t count, int root) const;
+  // root's `text` (any bytes, any size) / `texts` to every rank.
+  void broadcast(std::string& text, int root) const;
+  void broadcast(std::vector<std::string>& texts, int root) const;
   void barrier() const;
 
   // Ends every rank of the job (after a rank-local failure that the others cannot learn of).
@@ -71,6 +74,10 @@ class WatchedCollective {
  private:
   CollectiveWatchdog* watchdog_;
 };
+
+// OpenMP threads for one rank: `requested` if > 0, else the CPUs this rank may run on, shared
+// with the other ranks on the node (so ranks x threads <= cores).
+int threads_per_rank(int requested, int local_ranks);
 
 // A 64-bit checksum of the bits of `count` floats (FNV-1a over the raw bytes).
 uint64_t bit_checksum(const float* data, size_t count);

@@ -2,7 +2,6 @@
 // and an optional INI file (--config; the command line wins) fill a TrainConfig; the loop is
 // trainer/train_loop.cpp. Exit codes: see trainer/train_loop.h and docs/training.md.
 #include <omp.h>
-#include <sched.h>
 
 #include <unistd.h>
 #include <boost/program_options.hpp>
@@ -12,7 +11,6 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "ops/errors.h"
@@ -143,17 +141,6 @@ po::options_description describe(Cli& cli) {
   return all;
 }
 
-// Threads per rank: explicit, or the CPUs this rank may run on, shared with the other ranks on
-// the node (so ranks x threads <= cores).
-int choose_threads(int requested, int local_ranks) {
-  if (requested > 0) return requested;
-  cpu_set_t mask;
-  int allowed = static_cast<int>(std::thread::hardware_concurrency());
-  if (sched_getaffinity(0, sizeof mask, &mask) == 0) allowed = CPU_COUNT(&mask);
-  const int node = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  return std::max(1, std::min(allowed, node / std::max(1, local_ranks)));
-}
-
 void on_sigint(int) {
   trainer::request_stop();
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
@@ -244,7 +231,7 @@ int main(int argc, char** argv) {
       if (leader) std::cout << options << "\n";
       return trainer::kExitDone;
     }
-    omp_set_num_threads(choose_threads(cli.config.threads, world->local_size()));
+    omp_set_num_threads(trainer::threads_per_rank(cli.config.threads, world->local_size()));
     std::signal(SIGINT, on_sigint);
     stop_deadline_seconds = cli.stop_deadline;
     for (int signal : cli.signals) std::signal(signal, on_preemption);
