@@ -469,8 +469,12 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const std::exception& error) {
     // A failure on this rank alone: the others cannot learn of it, so end the whole job.
+    if (world->size() == 1) {
+      std::fprintf(stderr, "tandem-translate: error: %s\n", error.what());
+      return kExitError;
+    }
     std::fprintf(stderr, "tandem-translate: error: rank %d: %s\n", world->rank(), error.what());
-    if (world->size() > 1) world->abort(kExitError);
+    world->abort(kExitError);
     return kExitError;
   }
 }
