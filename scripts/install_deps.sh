@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ make cmake pkg-config            # toolchain
   libdnnl-dev                          # oneDNN: RNN, matmul, softmax primitives
+  ocl-icd-opencl-dev                   # Debian's dnnl CMake config requires OpenCL (only a Recommends)
   libopenmpi-dev openmpi-bin           # MPI (distributed training)
   libhdf5-dev                          # corpus shards and checkpoints
   libboost-program-options-dev         # command lines
