@@ -68,6 +68,17 @@ Input checked_input(const std::string& tsv, const std::string& source, const std
                      "-tgt, not both");
   require_config(source.empty() == target.empty(), prefix + "-src",
                  "--" + prefix + "-src and --" + prefix + "-tgt go together");
+  // Prep reads the training input twice (vocabulary, then shards): a pipe such as <(...) would
+  // be empty on the second pass and silently give a corpus without examples.
+  for (const std::string* path : {&tsv, &source, &target}) {
+    if (path->empty()) continue;
+    std::error_code error;
+    const fs::file_status status = fs::status(*path, error);
+    if (error || !fs::exists(status)) throw IoError(*path + ": cannot open (no such file)");
+    if (!fs::is_regular_file(status))
+      throw IoError(*path + ": not a regular file (a pipe or device?); tandem-prep reads its "
+                            "input twice, so write it to a file first");
+  }
   return {tsv, source, target};
 }
 
@@ -250,7 +261,8 @@ PrepSummary run_prep(const PrepOptions& options) {
     if (sides[s]->tokenizer != TokenizerKind::kSentencePiece ||
         !sides[s]->sentencepiece_model.empty())
       tokenizers[s] = make_tokenizer(sides[s]->tokenizer, sides[s]->sentencepiece_model);
-  int64_t training_pairs = 0;
+  int64_t training_pairs = 0, physical_lines = 0;
+  const std::string train_name = train.tsv.empty() ? train.source : train.tsv;
   {
     auto reader = train.open(options.read);
     Progress progress(options, "tandem-prep: pass 1");
@@ -271,8 +283,12 @@ PrepSummary run_prep(const PrepOptions& options) {
         }
       }
     }
+    physical_lines = reader->counts().lines;
   }
-  require_config(training_pairs > 0, "train", "no usable training pairs in the input");
+  if (training_pairs == 0)
+    throw FormatError(train_name + ": no usable training pairs (" + std::to_string(physical_lines) +
+                      " lines read: every one was empty, malformed, too long or went to the "
+                      "validation split)");
 
   // Vocabularies (and SentencePiece models), written before any shard: shards record checksums.
   Manifest manifest;
@@ -357,6 +373,9 @@ PrepSummary run_prep(const PrepOptions& options) {
     add_read_counts(summary, reader->counts());
   };
   process(train, false);
+  if (summary.kept_train == 0)  // pass 1 found pairs: the file changed while prep read it
+    throw FormatError(train_name + ": the second reading found no usable training pairs (did "
+                                   "the file change while tandem-prep ran?)");
   if (valid.present()) process(valid, true);
   manifest.splits["train"] = train_writer.finish();
   manifest.splits["valid"] = valid_writer.finish();

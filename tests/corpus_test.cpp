@@ -3,6 +3,8 @@
 // dataset, mismatched checksums and versions), each an error naming the file and the problem.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -158,6 +160,31 @@ TEST(Prep, BadLineStopsWithFileAndLineAndLeavesNoManifest) {
       prep_options(dir, data::TokenizerKind::kChar, data::TokenizerKind::kWord);
   const std::string message = error_message<FormatError>([&] { data::run_prep(options); });
   EXPECT_NE(message.find("train.tsv:2: invalid UTF-8"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(options.output + "/manifest.json"));
+}
+
+// Prep reads the training input twice; a pipe would come back empty the second time and used
+// to give a corpus without training examples (on which training then looped for ever).
+TEST(Prep, RefusesAPipeAndAnInputWithoutUsablePairs) {
+  TempDir dir;
+  const std::string fifo = dir.file("train.tsv");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  data::PrepOptions options =
+      prep_options(dir, data::TokenizerKind::kChar, data::TokenizerKind::kWord);
+  std::string message = error_message<IoError>([&] { data::run_prep(options); });
+  EXPECT_NE(message.find("train.tsv: not a regular file"), std::string::npos) << message;
+
+  std::filesystem::remove(fifo);
+  options.train_tsv = dir.file("missing.tsv");
+  message = error_message<IoError>([&] { data::run_prep(options); });
+  EXPECT_NE(message.find("missing.tsv: cannot open"), std::string::npos) << message;
+
+  write_text(dir.file("blank.tsv"), "\n\nab\t\n");
+  options.train_tsv = dir.file("blank.tsv");
+  options.read.skip_bad_lines = true;
+  message = error_message<FormatError>([&] { data::run_prep(options); });
+  EXPECT_NE(message.find("blank.tsv: no usable training pairs (3 lines read"), std::string::npos)
+      << message;
   EXPECT_FALSE(std::filesystem::exists(options.output + "/manifest.json"));
 }
 

@@ -103,7 +103,31 @@ EOF
 then pass "decode+score == score-only ($(grep -o 'WER = [0-9.]* %' s1.err)); --test groups references"
 else fail "scores"; cat s1.err s2.err s3.err; fi
 
-# 6. Bad files and options: one clear line, non-zero exit.
+# 6. Validation decoding in training (2 ranks): the best checkpoint is the one with the lowest
+#    validation WER, and tandem-translate on it reproduces the logged WER and PER exactly.
+#    (Validation scores against the corpus's references, where a target word outside the
+#    vocabulary is <unk>; the rare letters are left out so both see the same references.)
+tail -200 copy.tsv | grep -v '[k-z]' > valid.tsv
+head -2800 copy.tsv > train_v.tsv
+"$build/tandem-prep" --quiet --train train_v.tsv --valid valid.tsv --src-tokenizer char \
+  --tgt-tokenizer word --tgt-vocab-size 14 -o corpus_v > /dev/null
+timeout 300 mpirun --oversubscribe -np 2 "$build/tandem-train" --corpus corpus_v --embedding-size 32 --hidden-size 64 \
+  --batch-tokens 200 --max-steps 300 --valid-every 60 --log-every 100 --valid-metric wer --run-dir run_v > train_v.log 2>&1
+"$translate" --checkpoint run_v --test valid.tsv --beam 1 --metrics wer,per --scores-json sv.json --output /dev/null --quiet 2> /dev/null
+if /usr/bin/python3 - <<'EOF2'
+import json
+valid = [json.loads(l) for l in open("run_v/metrics.jsonl") if '"valid"' in l]
+assert len(valid) == 5 and all("wer" in v for v in valid), valid
+best = min(valid, key=lambda v: (v["wer"], v["step"]))
+assert open("run_v/checkpoints/best").read().strip() == "ckpt.%09d.h5" % best["step"], best
+s = json.load(open("sv.json"))
+assert s["step"] == best["step"] and abs(s["wer"] - best["wer"]) < 1e-9 and abs(s["per"] - best["per"]) < 1e-9, (s, best)
+print("best step", best["step"], "wer", round(best["wer"], 2), "per", round(best["per"], 2))
+EOF2
+then pass "validation decoding: best checkpoint by WER; tandem-translate reproduces its WER/PER"
+else fail "validation decoding"; grep validation train_v.log; cat sv.json; fi
+
+# 7. Bad files and options: one clear line, non-zero exit.
 check_error() {  # expected_code pattern description command...
   local expected=$1 pattern=$2 what=$3; shift 3
   "$@" < /dev/null > /dev/null 2> err.txt

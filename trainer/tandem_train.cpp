@@ -25,7 +25,7 @@ using namespace tandem;
 
 struct Cli {
   trainer::TrainConfig config;
-  std::string cell, attention, decoder_init, optimizer, schedule, precision;
+  std::string cell, attention, decoder_init, optimizer, schedule, precision, valid_metric;
   std::string config_file, checkpoint_signals;
   std::vector<int> signals;  // parsed checkpoint_signals
   int stop_deadline = 0;
@@ -100,7 +100,15 @@ po::options_description describe(Cli& cli) {
                                                  po::value(&c.valid_every)->default_value(0),
                                                  "validate every N steps (0: every epoch)")(
       "early-stopping", po::value(&c.early_stopping)->default_value(0),
-      "stop after N validations without improvement (0: off)");
+      "stop after N validations without improvement (0: off)")(
+      "valid-metric", po::value(&cli.valid_metric)->default_value("loss"),
+      "what picks the best checkpoint and drives early stopping: loss, or a score of the decoded "
+      "validation set: wer, per, bleu, chrf")(
+      "valid-decode", po::value(&c.valid_decode)->default_value(false),
+      "decode and score the validation set at every validation (implied by a --valid-metric "
+      "other than loss)")(
+      "valid-beam", po::value(&c.valid_beam)->default_value(1),
+      "beam size for validation decoding (1: greedy)");
   po::options_description run("Run");
   run.add_options()("run-dir", po::value(&c.run_dir)->default_value("run"),
                     "directory for config.ini and metrics.jsonl")(
@@ -196,6 +204,7 @@ void parse(int argc, char** argv, Cli& cli, po::options_description& options) {
   m.precision = trainer::parse_precision(cli.precision);
   cli.config.optimizer.kind = ops::parse_optimizer_kind(cli.optimizer);
   cli.config.schedule.kind = trainer::parse_schedule_kind(cli.schedule);
+  cli.config.valid_metric = trainer::parse_valid_metric(cli.valid_metric);
   cli.signals = parse_signals(cli.checkpoint_signals);
 }
 

@@ -212,6 +212,9 @@ std::vector<std::pair<std::string, std::string>> to_key_values(const TrainConfig
       {"max-minutes", number_text(c.max_minutes)},
       {"valid-every", std::to_string(c.valid_every)},
       {"early-stopping", std::to_string(c.early_stopping)},
+      {"valid-metric", valid_metric_name(c.valid_metric)},
+      {"valid-decode", c.valid_decode ? "true" : "false"},
+      {"valid-beam", std::to_string(c.valid_beam)},
       {"log-every", std::to_string(c.log_every)},
       {"replica-check-every", std::to_string(c.replica_check_every)},
       {"max-skips", std::to_string(c.max_skips)},
@@ -241,6 +244,8 @@ int run_training(MpiWorld& world, TrainConfig config) {
     require_config(config.bucket_mb > 0, "bucket-mb", "must be positive");
     LrSchedule check_schedule(config.schedule);
     corpus.emplace(data::Corpus::open(config.corpus));
+    if (corpus->manifest().examples("train") == 0)
+      throw FormatError(config.corpus + ": the corpus has no training examples");
     config.model.src_vocab_size = corpus->manifest().source.vocab_size;
     config.model.tgt_vocab_size = corpus->manifest().target.vocab_size;
     validate(config.model);
@@ -311,6 +316,13 @@ int run_training(MpiWorld& world, TrainConfig config) {
     if (corpus->manifest().examples("valid") > 0)
       valid_loader.emplace(*corpus, "valid", valid_options);
   });
+  std::optional<ValidationDecoder> valid_decoder;
+  collective_try(world, [&] {
+    if (!config.valid_decode && config.valid_metric == ValidMetric::kLoss) return;
+    require_config(valid_loader.has_value(), config.valid_decode ? "valid-decode" : "valid-metric",
+                   "the corpus has no validation split to decode");
+    valid_decoder.emplace(*corpus, config.valid_beam, 32);
+  });
 
   std::ofstream metrics;
   if (leader) {
@@ -342,6 +354,10 @@ int run_training(MpiWorld& world, TrainConfig config) {
                  {"gradient_bytes", params.total_size() * sizeof(float)},
                  {"allreduce_blocking_s", blocking_allreduce_s}});
 
+  // Steps of the current epoch, and whether this process saw it begin (a resumed run may
+  // start exactly at an epoch's end, where the first step finds no data).
+  int64_t steps_this_epoch = 0;
+  bool epoch_begun_here = true;
   int64_t epoch = 0, consecutive_skips = 0, total_skips = 0, validations_without_improvement = 0;
   const std::string checkpoint_directory = config.run_dir + "/checkpoints";
   CheckpointIdentity checkpoint_identity;
@@ -416,6 +432,7 @@ int run_training(MpiWorld& world, TrainConfig config) {
       trainer.set_step(state.step);
       schedule.restore(state.plateau_scale, state.best_validation, state.schedule_bad_evaluations);
       epoch = state.epoch;
+      epoch_begun_here = false;
       consecutive_skips = state.consecutive_skips;
       total_skips = state.total_skips;
       validations_without_improvement = state.validations_without_improvement;
@@ -494,20 +511,38 @@ int run_training(MpiWorld& world, TrainConfig config) {
   auto run_validation = [&]() -> bool {  // returns true if early stopping says stop
     if (!valid_loader) return false;
     const auto [loss, tokens] = validate(world, model, *valid_loader);
-    const bool best = schedule.observe_validation(loss);
+    nlohmann::json record = {{"type", "valid"},     {"step", trainer.step()}, {"epoch", epoch},
+                             {"loss", loss},        {"ppl", std::exp(loss)},  {"tokens", tokens}};
+    char line[300];
+    int used = std::snprintf(line, sizeof line, "validation step %lld | epoch %lld | loss %.4f | ppl %.3f",
+                             static_cast<long long>(trainer.step()), static_cast<long long>(epoch),
+                             loss, std::exp(loss));
+    // The schedule keeps the lowest value as the best: scores where higher is better enter negated.
+    double observed = loss;
+    if (valid_decoder) {
+      const auto start = std::chrono::steady_clock::now();
+      std::string share;
+      collective_try(world, [&] { share = valid_decoder->decode_share(world.rank(), world.size(), model); });
+      const ValidationScores scores = valid_decoder->score(world, share);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      used += std::snprintf(line + used, sizeof line - static_cast<size_t>(used),
+                            " | wer %.2f | per %.2f | bleu %.2f | chrf %.2f | decoded %lld in %.1f s",
+                            scores.wer, scores.per, scores.bleu, scores.chrf,
+                            static_cast<long long>(scores.sentences), seconds);
+      record.update({{"wer", scores.wer}, {"per", scores.per}, {"bleu", scores.bleu},
+                     {"chrf", scores.chrf}, {"decoded", scores.sentences}, {"decode_seconds", seconds}});
+      if (config.valid_metric != ValidMetric::kLoss) {
+        observed = scores.value(config.valid_metric);
+        if (higher_is_better(config.valid_metric)) observed = -observed;
+      }
+    }
+    const bool best = schedule.observe_validation(observed);
     validations_without_improvement = best ? 0 : validations_without_improvement + 1;
-    char line[200];
-    std::snprintf(line, sizeof line, "validation step %lld | epoch %lld | loss %.4f | ppl %.3f%s",
-                  static_cast<long long>(trainer.step()), static_cast<long long>(epoch), loss,
-                  std::exp(loss), best ? " | best" : "");
-    say(line);
-    write_metrics({{"type", "valid"},
-                   {"step", trainer.step()},
-                   {"epoch", epoch},
-                   {"loss", loss},
-                   {"ppl", std::exp(loss)},
-                   {"tokens", tokens},
-                   {"best", best}});
+    record["best"] = best;
+    record["metric"] = valid_metric_name(config.valid_metric);
+    say(std::string(line) + (best ? " | best" : ""));
+    write_metrics(record);
     if (best) save(true);  // the best model by validation is kept whatever --keep says
     return config.early_stopping > 0 && validations_without_improvement >= config.early_stopping;
   };
@@ -567,6 +602,14 @@ int run_training(MpiWorld& world, TrainConfig config) {
     trainer.set_learning_rate(static_cast<float>(schedule.rate(trainer.step())));
     const StepResult result = trainer.train_step(pointers);
     if (result.empty) {  // every rank's share is used up: the epoch is over everywhere
+      // An epoch without a single batch would repeat for ever (every example over the length
+      // or token limits, say): stop with the reason instead.
+      if (steps_this_epoch == 0 && epoch_begun_here)
+        throw DistributedError("epoch " + std::to_string(epoch) +
+                               " has no batches on any rank: no training example fits "
+                               "--batch-tokens/--batch-size");
+      steps_this_epoch = 0;
+      epoch_begun_here = true;
       // Start the next epoch first, so a checkpoint taken from here on (validation's best,
       // the final one) holds a cursor of the epoch it names.
       ++epoch;
@@ -581,6 +624,7 @@ int run_training(MpiWorld& world, TrainConfig config) {
       }
       continue;
     }
+    ++steps_this_epoch;
     if (result.skipped) {
       ++total_skips;
       if (++consecutive_skips >= config.max_skips)

@@ -14,6 +14,7 @@
 #include "trainer/lr_schedule.h"
 #include "trainer/model_config.h"
 #include "trainer/mpi_world.h"
+#include "trainer/valid_decoding.h"
 
 namespace tandem::trainer {
 
@@ -34,6 +35,11 @@ struct TrainConfig {
   double max_minutes = 0.0;
   int64_t valid_every = 0;     // steps; 0: at the end of every epoch
   int64_t early_stopping = 0;  // stop after this many validations without improvement (0: off)
+  // What "best" means for checkpoints, early stopping and the plateau schedule: the validation
+  // loss, or a score of the decoded validation set (which is then decoded at every validation).
+  ValidMetric valid_metric = ValidMetric::kLoss;
+  bool valid_decode = false;  // decode and score the validation set even when ranking by loss
+  int valid_beam = 1;         // beam size of validation decoding (1: greedy)
   int64_t log_every = 50;
   int64_t replica_check_every = 100;
   int64_t max_skips = 10;   // stop after this many non-finite steps in a row
