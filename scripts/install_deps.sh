@@ -15,6 +15,7 @@ packages=(
   libsentencepiece-dev                 # subword tokenisation
   hdf5-tools                           # h5dump, for inspecting corpora and checkpoints
   python3 python3-h5py                 # scripts/read_corpus.py (and its test)
+  python3-matplotlib fonts-noto-cjk    # scripts/plot_*.py (CJK labels in embedding plots)
 )
 
 missing=()

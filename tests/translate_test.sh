@@ -7,6 +7,7 @@
 # Usage: translate_test.sh BUILD_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
+scripts=$(cd "$(dirname "$0")/../scripts" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -84,6 +85,9 @@ for r in rows:
         assert len(w) == len(r["source"]) and abs(sum(w) - 1) < 1e-4 and min(w) >= 0
 EOF
 then pass "attention dump: 20 lines of [target x source] distributions"; else fail "attention dump"; fi
+if /usr/bin/python3 "$scripts/plot_attention.py" att.jsonl --line 7 -o att.png > /dev/null \
+   && [ "$(head -c 8 att.png | od -An -tx1 | tr -d ' ')" = "89504e470d0a1a0a" ] && [ "$(stat -c %s att.png)" -gt 2000 ]
+then pass "plot_attention.py drew line 7 to a PNG"; else fail "plot_attention.py"; fi
 
 # 5. Scores: decoding with --reference equals scoring the written output; --test groups
 #    references (a source listed twice with different targets is one sentence).

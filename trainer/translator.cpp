@@ -1,6 +1,7 @@
 #include "trainer/translator.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -68,6 +69,10 @@ Translator::Translator(const TranslatorOptions& options, ops::DnnlContext& ctx) 
     corpus_directory = parse_key_value_lines(identity.run_config)["corpus"];
     if (corpus_directory.empty())
       throw ConfigError("corpus: " + checkpoint_path_ + " does not name its corpus; give --corpus");
+    // A relative path is relative to where the run was started, which may not be here.
+    if (!std::filesystem::exists(corpus_directory))
+      throw ConfigError("corpus: " + corpus_directory + ", the corpus the run trained on, is not "
+                        "there (relative to where training started?); give --corpus DIR");
   }
   const data::Corpus corpus = data::Corpus::open(corpus_directory);
   const data::Manifest& manifest = corpus.manifest();

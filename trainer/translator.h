@@ -56,6 +56,9 @@ class Translator {
   int64_t step() const { return step_; }
   int64_t max_source_tokens() const { return max_source_tokens_; }
   Seq2SeqModel& model() { return *model_; }
+  const data::Vocabulary& vocabulary(bool source) const {
+    return source ? source_vocabulary_ : target_vocabulary_;
+  }
 
   // Trims ASCII whitespace (as tandem-prep does) and tokenises. Problems: invalid UTF-8, empty,
   // more than max_source_tokens() tokens.
