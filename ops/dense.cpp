@@ -57,7 +57,7 @@ void Dense::tanh_backward(const float* y, const float* diff_y, int64_t rows,
     dnnl::eltwise_forward::primitive_desc hint(
         {dnnl::prop_kind::forward_training, algorithm, md, 0.0f, 0.0f}, ctx_.engine());
     dnnl::eltwise_backward::primitive_desc pd({algorithm, md, md, 0.0f, 0.0f}, ctx_.engine(), hint);
-    found = cache.emplace(key, dnnl::eltwise_backward(pd)).first;
+    found = ctx_.remember(key, dnnl::eltwise_backward(pd));
   }
   found->second.execute(ctx_.stream(), {{DNNL_ARG_DST, user_memory(ctx_, md, y)},
                                         {DNNL_ARG_DIFF_DST, user_memory(ctx_, md, diff_y)},

@@ -25,6 +25,16 @@ class DnnlContext {
   // Primitives keyed by a string that encodes everything their descriptor depends on.
   // Not thread-safe: ops run on the training thread only.
   std::unordered_map<std::string, dnnl::primitive>& primitive_cache() { return primitive_cache_; }
+  // Adds a primitive to the cache. Variable lengths and batch sizes give an unbounded number of
+  // shapes, each primitive holding its own scratchpad (Debian's oneDNN is built with
+  // DNNL_ENABLE_CONCURRENT_EXEC), so the cache is emptied when full: memory stays bounded and
+  // the shapes in use come back within a step. Invalidates earlier iterators into the cache.
+  std::unordered_map<std::string, dnnl::primitive>::iterator remember(const std::string& key,
+                                                                      dnnl::primitive primitive) {
+    if (primitive_cache_.size() >= kMaxCachedPrimitives) primitive_cache_.clear();
+    return primitive_cache_.emplace(key, std::move(primitive)).first;
+  }
+  static constexpr size_t kMaxCachedPrimitives = 256;
 
   // Per-section step timings (benchmarks switch them on).
   SectionTimes& section_times() { return section_times_; }

@@ -63,7 +63,7 @@ void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
     dnnl::matmul::desc desc =
         bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
     dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine());
-    found = cache.emplace(key, dnnl::matmul(pd)).first;
+    found = ctx.remember(key, dnnl::matmul(pd));
   }
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, user_memory(ctx, a_md, a.data)},
                                        {DNNL_ARG_WEIGHTS, user_memory(ctx, b_md, b.data)},

@@ -31,7 +31,7 @@ void OutputLoss::softmax(float* data, int64_t rows, dnnl::algorithm algorithm) {
   if (found == cache.end()) {
     dnnl::softmax_v2_forward::primitive_desc pd(
         {dnnl::prop_kind::forward_inference, algorithm, md, md, 1}, ctx_.engine());
-    found = cache.emplace(key, dnnl::softmax_v2_forward(pd)).first;
+    found = ctx_.remember(key, dnnl::softmax_v2_forward(pd));
   }
   const dnnl::memory memory = user_memory(ctx_, md, data);
   found->second.execute(ctx_.stream(), {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});

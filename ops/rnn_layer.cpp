@@ -264,6 +264,9 @@ RnnLayer::Primitives& RnnLayer::primitives(int64_t steps, int64_t batch, int64_t
   make_pds(cell_, training, f, any, d, ctx_.engine(), prims.forward_pd, prims.backward_pd);
   prims.forward = dnnl::primitive(prims.forward_pd);
   if (training) prims.backward = dnnl::primitive(prims.backward_pd);
+  // Bounded for the reason given at DnnlContext::remember; no reference into the map outlives
+  // one segment, so emptying it here is safe (backward re-creates an identical primitive).
+  if (primitives_.size() >= kMaxCachedPrimitives) primitives_.clear();
   return primitives_.emplace(key, std::move(prims)).first->second;
 }
 

@@ -118,6 +118,7 @@ class RnnLayer {
   int input_size_, hidden_size_;
   dnnl::memory::data_type type_;  // of the layer input/output and hidden states
   ParamId weights_layer_, weights_iter_, bias_;
+  static constexpr size_t kMaxCachedPrimitives = 128;
   std::map<std::tuple<int64_t, int64_t, int64_t, bool>, Primitives> primitives_;
   std::vector<ReorderedWeights> reordered_;
   RnnTape inference_tape_;
