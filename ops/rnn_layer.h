@@ -66,6 +66,10 @@ class RnnTape {
 
 class RnnLayer {
  public:
+  // Primitives kept per layer (one per sequence-length/batch shape); the cache is emptied when
+  // full, so memory stays bounded however many shapes the data has.
+  static constexpr size_t kMaxCachedPrimitives = 128;
+
   // Declares "<name>/weights_layer" [I, G, H] and "<name>/weights_iter" [H, G, H] (oneDNN ldigo
   // with L = D = 1) and "<name>/bias" [Gb, H] (ldgo), all uniform(+-1/sqrt(H)) as in PyTorch.
   // precision kBf16: the recurrence runs on bf16 copies (mixed precision); see rnn_layer.cpp.
@@ -118,7 +122,6 @@ class RnnLayer {
   int input_size_, hidden_size_;
   dnnl::memory::data_type type_;  // of the layer input/output and hidden states
   ParamId weights_layer_, weights_iter_, bias_;
-  static constexpr size_t kMaxCachedPrimitives = 128;
   std::map<std::tuple<int64_t, int64_t, int64_t, bool>, Primitives> primitives_;
   std::vector<ReorderedWeights> reordered_;
   RnnTape inference_tape_;

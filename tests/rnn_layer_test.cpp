@@ -134,6 +134,42 @@ TEST_P(RnnLayerTest, BackwardAccumulatesIntoGradients) {
   EXPECT_GT(norm, 0.0);
 }
 
+// The layer keeps at most RnnLayer::kMaxCachedPrimitives primitives and empties its cache when
+// full. Here the cache is flooded between a batch's forward and its backward, so backward must
+// re-create the primitive of the forward it differentiates: the results stay exactly the same.
+TEST_P(RnnLayerTest, EvictedPrimitivesGiveTheSameResults) {
+  const int64_t T = 3, N = 2;
+  const std::vector<int32_t> lengths{3, 2};
+  const std::vector<float> x = random_values(T * N * kInput, 31),
+                           diff_y = random_values(T * N * kHidden, 32);
+  auto run = [&](bool flood) {
+    std::vector<float> y(T * N * kHidden), diff_x(T * N * kInput);
+    store_.zero_grads();
+    ops::RnnTape tape;
+    layer_.forward(x.data(), T, N, lengths.data(), nullptr, nullptr, y.data(), nullptr, nullptr,
+                   &tape);
+    if (flood) {
+      for (int64_t n = 1; n <= 140; ++n) {  // 140 shapes (1, n): more than the cache holds
+        const std::vector<int32_t> ones(static_cast<size_t>(n), 1);
+        const std::vector<float> other = random_values(static_cast<size_t>(n * kInput), 33);
+        std::vector<float> other_y(static_cast<size_t>(n * kHidden));
+        ops::RnnTape other_tape;
+        layer_.forward(other.data(), 1, n, ones.data(), nullptr, nullptr, other_y.data(), nullptr,
+                       nullptr, &other_tape);
+      }
+    }
+    layer_.backward(tape, diff_y.data(), nullptr, nullptr, diff_x.data(), nullptr, nullptr);
+    std::vector<float> result(y);
+    result.insert(result.end(), diff_x.begin(), diff_x.end());
+    result.insert(result.end(), store_.grads(), store_.grads() + store_.total_size());
+    return result;
+  };
+  static_assert(ops::RnnLayer::kMaxCachedPrimitives < 140, "the flood must overflow the cache");
+  const std::vector<float> plain = run(false), flooded = run(true);
+  ASSERT_EQ(plain.size(), flooded.size());
+  for (size_t i = 0; i < plain.size(); ++i) ASSERT_EQ(plain[i], flooded[i]) << "element " << i;
+}
+
 TEST_P(RnnLayerTest, InferenceForwardMatchesTrainingForward) {
   const int64_t T = 6, N = 4;
   const std::vector<int32_t> lengths{6, 6, 4, 1};
