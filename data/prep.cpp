@@ -76,8 +76,9 @@ Input checked_input(const std::string& tsv, const std::string& source, const std
     const fs::file_status status = fs::status(*path, error);
     if (error || !fs::exists(status)) throw IoError(*path + ": cannot open (no such file)");
     if (!fs::is_regular_file(status))
-      throw IoError(*path + ": not a regular file (a pipe or device?); tandem-prep reads its "
-                            "input twice, so write it to a file first");
+      throw IoError(*path +
+                    ": not a regular file (a pipe or device?); tandem-prep reads its "
+                    "input twice, so write it to a file first");
   }
   return {tsv, source, target};
 }
@@ -374,8 +375,9 @@ PrepSummary run_prep(const PrepOptions& options) {
   };
   process(train, false);
   if (summary.kept_train == 0)  // pass 1 found pairs: the file changed while prep read it
-    throw FormatError(train_name + ": the second reading found no usable training pairs (did "
-                                   "the file change while tandem-prep ran?)");
+    throw FormatError(train_name +
+                      ": the second reading found no usable training pairs (did "
+                      "the file change while tandem-prep ran?)");
   if (valid.present()) process(valid, true);
   manifest.splits["train"] = train_writer.finish();
   manifest.splits["valid"] = valid_writer.finish();

@@ -60,7 +60,8 @@ class PlantedEmbeddings : public ::testing::Test {
         {"a", {1, 0, 0, 0}}, {"b", {0.8f, 0.6f, 0, 0}}, {"c", {0, 1, 0, 0}}, {"d", {-1, 0, 0, 0}}};
     for (int32_t id = 0; id < vocabulary.size(); ++id) {
       auto found = planted.find(vocabulary.token(id));
-      const std::vector<float> row = found != planted.end() ? found->second : std::vector<float>{1, 0, 0, 0};
+      const std::vector<float> row =
+          found != planted.end() ? found->second : std::vector<float>{1, 0, 0, 0};
       std::copy(row.begin(), row.end(), embedding->value + static_cast<size_t>(id) * 4);
     }
     trainer::CheckpointIdentity identity;
@@ -120,14 +121,15 @@ TEST_F(PlantedEmbeddings, ProjectorExportHasTheVocabularyShapeAndValues) {
   for (std::string line; std::getline(vectors, line);) {
     std::istringstream fields(line);
     rows.emplace_back();
-    for (std::string field; std::getline(fields, field, '\t');) rows.back().push_back(std::stof(field));
+    for (std::string field; std::getline(fields, field, '\t');)
+      rows.back().push_back(std::stof(field));
   }
   for (std::string line; std::getline(metadata, line);) labels.push_back(line);
   ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(labels, (std::vector<std::string>{"a", "b", "c", "d"}));
   for (const auto& row : rows) EXPECT_EQ(row.size(), 4u);
   EXPECT_EQ(rows[1], (std::vector<float>{0.8f, 0.6f, 0, 0}));  // exact: 9 digits round-trip f32
-  EXPECT_EQ(trainer::export_projector(table, out, 2), 2);  // --top 2: the two most frequent
+  EXPECT_EQ(trainer::export_projector(table, out, 2), 2);      // --top 2: the two most frequent
   std::ifstream top(out + "/metadata.tsv");
   std::string first, second, third;
   std::getline(top, first), std::getline(top, second);

@@ -64,7 +64,8 @@ TEST(CorpusBleu, BrevityPenaltyUsesTheClosestReference) {
   // All hypothesis n-grams occur in the first reference: precisions 100 %. The closest
   // reference length is 7 (|7-6| < |9-6|), so BLEU = BP = exp(1 - 7/6) = 84.65.
   auto bleu = trainer::corpus_bleu(
-      {{"the cat is on the mat", {"the cat is on the mat today", "there is a cat on the mat right now"}}});
+      {{"the cat is on the mat",
+        {"the cat is on the mat today", "there is a cat on the mat right now"}}});
   EXPECT_EQ(bleu.reference_length, 7);
   EXPECT_NEAR(bleu.score, 100.0 * std::exp(1.0 - 7.0 / 6.0), 1e-9);
   // A tie in distance (4 and 6 around 5) takes the shorter reference: no penalty.
@@ -91,8 +92,10 @@ TEST(CorpusBleu, SumsStatisticsOverTheCorpusAndHandlesDegenerateCases) {
   // b: a b c d / a b c d: 4/4, 3/3, 2/2, 1/1. Together: 9/10, 6/8, 4/6, 2/4.
   ScoredSentence a{"the cat sat on the mat", {"the cat sat on a mat"}}, b{"a b c d", {"a b c d"}};
   EXPECT_NEAR(trainer::corpus_bleu({a, a}).score, trainer::corpus_bleu({a}).score, 1e-9);
-  EXPECT_NEAR(trainer::corpus_bleu({a}).score, 100.0 * std::pow(5.0 / 6 * 3 / 5 * 2 / 4 / 3, 0.25), 1e-9);
-  EXPECT_NEAR(trainer::corpus_bleu({a, b}).score, 100.0 * std::pow(0.9 * 0.75 * 4 / 6 * 0.5, 0.25), 1e-9);
+  EXPECT_NEAR(trainer::corpus_bleu({a}).score, 100.0 * std::pow(5.0 / 6 * 3 / 5 * 2 / 4 / 3, 0.25),
+              1e-9);
+  EXPECT_NEAR(trainer::corpus_bleu({a, b}).score, 100.0 * std::pow(0.9 * 0.75 * 4 / 6 * 0.5, 0.25),
+              1e-9);
   // No unigram matches, or hypotheses too short to have 4-grams: 0.
   EXPECT_EQ(trainer::corpus_bleu({{"x y z w", {"a b c d"}}}).score, 0.0);
   EXPECT_EQ(trainer::corpus_bleu({{"a b", {"a b"}}}).score, 0.0);
@@ -123,7 +126,7 @@ TEST(CorpusChrf, SumsStatisticsBeforeAveraging) {
 
 TEST(TokenErrorRates, SequenceAndPhonemeErrorsWithSeveralPronunciations) {
   std::vector<ScoredSentence> words = {
-      {"K AE1 T", {"K AE1 T"}},                                          // right: 0 / 3
+      {"K AE1 T", {"K AE1 T"}},                                           // right: 0 / 3
       {"T AH0 M AA1 T OW2", {"T AH0 M EY1 T OW2", "T AH0 M AA1 T OW0"}},  // 1 / 6, wrong
       {"R IY1 D", {"R EH1 D", "R IY1 D"}},  // the second pronunciation: right, 0 / 3
       {"AH0 B", {"AH0 B AW1 T"}},           // two deletions: 2 / 4, wrong

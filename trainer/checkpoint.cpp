@@ -240,7 +240,8 @@ std::vector<std::string> checkpoint_candidates(const std::string& directory) {
 std::string resolve_checkpoint(const std::string& path, bool prefer_best) {
   if (fs::is_regular_file(path)) return path;
   if (!fs::is_directory(path)) throw IoError(path + ": no such checkpoint file or directory");
-  const std::string directory = fs::is_directory(path + "/checkpoints") ? path + "/checkpoints" : path;
+  const std::string directory =
+      fs::is_directory(path + "/checkpoints") ? path + "/checkpoints" : path;
   for (const char* pointer : {kBest, kLatest}) {
     if (pointer == kBest && !prefer_best) continue;
     const std::string name = read_pointer(directory, pointer);

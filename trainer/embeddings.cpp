@@ -66,7 +66,8 @@ std::vector<Neighbour> nearest_neighbours(const EmbeddingTable& table, size_t id
                       return x.first != y.first ? x.first > y.first : x.second < y.second;
                     });
   std::vector<Neighbour> result;
-  for (size_t i = 0; i < count; ++i) result.push_back({table.tokens[scored[i].second], scored[i].first});
+  for (size_t i = 0; i < count; ++i)
+    result.push_back({table.tokens[scored[i].second], scored[i].first});
   return result;
 }
 
@@ -74,7 +75,8 @@ int64_t export_projector(const EmbeddingTable& table, const std::string& directo
   std::error_code error;
   std::filesystem::create_directories(directory, error);
   if (error) throw IoError(directory + ": cannot create the directory (" + error.message() + ")");
-  const size_t available = table.tokens.size() > kReservedTokens ? table.tokens.size() - kReservedTokens : 0;
+  const size_t available =
+      table.tokens.size() > kReservedTokens ? table.tokens.size() - kReservedTokens : 0;
   const size_t rows = top > 0 ? std::min(available, static_cast<size_t>(top)) : available;
   std::string vectors, metadata;
   char number[32];

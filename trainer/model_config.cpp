@@ -200,7 +200,8 @@ std::map<std::string, std::string> parse_key_value_lines(const std::string& text
     if (line.empty() || line[0] == '#') continue;
     const size_t separator = line.find(" = ");
     if (separator == std::string::npos)
-      throw ConfigError("configuration line " + std::to_string(line_number) + " is not 'key = value': " + line);
+      throw ConfigError("configuration line " + std::to_string(line_number) +
+                        " is not 'key = value': " + line);
     values[line.substr(0, separator)] = line.substr(separator + 3);
   }
   return values;

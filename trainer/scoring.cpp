@@ -17,8 +17,12 @@ constexpr int kBleuOrder = 4;
 constexpr int kChrfOrder = 6;
 constexpr double kChrfBeta = 2.0;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // 13a's first rule: these ASCII symbols become tokens of their own (the class
 // [\{-\~\[-\` -\&\(-\+\:-\@\/]: everything printable but letters, digits, ' - . ,).
@@ -97,7 +101,8 @@ using ChrfStatistics = std::array<int64_t, 3 * kChrfOrder>;
 std::vector<std::string> chrf_characters(const std::string& text, const char* role) {
   std::string joined;
   for (const auto& token : split_whitespace(text)) joined += token;
-  if (!data::is_valid_utf8(joined)) throw FormatError(std::string("chrF: ") + role + " is not valid UTF-8");
+  if (!data::is_valid_utf8(joined))
+    throw FormatError(std::string("chrF: ") + role + " is not valid UTF-8");
   return data::split_code_points(joined);
 }
 
@@ -150,8 +155,10 @@ std::string tokenize_13a(std::string_view raw) {
   line = " " + line + " ";
   std::string spaced;
   for (char c : line) {
-    if (is_13a_symbol(c)) spaced += ' ', spaced += c, spaced += ' ';
-    else spaced += c;
+    if (is_13a_symbol(c))
+      spaced += ' ', spaced += c, spaced += ' ';
+    else
+      spaced += c;
   }
   auto is_period_or_comma = [](char c) { return c == '.' || c == ','; };
   // Period and comma are split off unless they sit between digits ("3.5", "1,000").
@@ -249,8 +256,8 @@ int64_t edit_distance(const std::vector<std::string>& a, const std::vector<std::
   for (size_t i = 1; i <= a.size(); ++i) {
     current[0] = static_cast<int64_t>(i);
     for (size_t j = 1; j <= b.size(); ++j)
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1,
-                             previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      current[j] = std::min(
+          {previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     std::swap(previous, current);
   }
   return previous[b.size()];
@@ -290,14 +297,15 @@ double TokenErrorRates::token_error_rate() const {
 
 std::string format_bleu(const BleuScore& bleu) {
   char text[256];
-  const double ratio =
-      bleu.reference_length > 0 ? static_cast<double>(bleu.hypothesis_length) / bleu.reference_length : 0.0;
-  std::snprintf(text, sizeof text,
-                "BLEU = %.2f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f hyp_len = %lld ref_len = %lld)",
-                bleu.score, bleu.precisions[0], bleu.precisions[1], bleu.precisions[2],
-                bleu.precisions[3], bleu.brevity_penalty, ratio,
-                static_cast<long long>(bleu.hypothesis_length),
-                static_cast<long long>(bleu.reference_length));
+  const double ratio = bleu.reference_length > 0
+                           ? static_cast<double>(bleu.hypothesis_length) / bleu.reference_length
+                           : 0.0;
+  std::snprintf(
+      text, sizeof text,
+      "BLEU = %.2f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f hyp_len = %lld ref_len = %lld)",
+      bleu.score, bleu.precisions[0], bleu.precisions[1], bleu.precisions[2], bleu.precisions[3],
+      bleu.brevity_penalty, ratio, static_cast<long long>(bleu.hypothesis_length),
+      static_cast<long long>(bleu.reference_length));
   return text;
 }
 

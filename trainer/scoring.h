@@ -40,9 +40,9 @@ struct BleuScore {
 
 struct TokenErrorRates {
   int64_t sentences = 0;
-  int64_t sentence_errors = 0;   // hypotheses equal to no reference
-  int64_t token_edits = 0;       // edit distance to the closest reference, summed
-  int64_t reference_tokens = 0;  // lengths of those closest references, summed
+  int64_t sentence_errors = 0;         // hypotheses equal to no reference
+  int64_t token_edits = 0;             // edit distance to the closest reference, summed
+  int64_t reference_tokens = 0;        // lengths of those closest references, summed
   double sequence_error_rate() const;  // percent ("WER" in G2P papers)
   double token_error_rate() const;     // percent ("PER")
 };

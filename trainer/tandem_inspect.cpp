@@ -80,7 +80,8 @@ int inspect_embeddings(int argc, char** argv) {
       "export only the N most frequent tokens (0: the whole vocabulary)")(
       "corpus", po::value(&corpus), "corpus with the vocabularies (default: the run's)")(
       "latest", po::bool_switch(&latest), "for a directory: the latest checkpoint, not the best")(
-      "checkpoint", po::value(&checkpoint)->required(), "checkpoint file, or run/checkpoint directory");
+      "checkpoint", po::value(&checkpoint)->required(),
+      "checkpoint file, or run/checkpoint directory");
   po::positional_options_description positional;
   positional.add("checkpoint", 1);
   po::variables_map values;
@@ -127,7 +128,8 @@ int inspect_embeddings(int argc, char** argv) {
       continue;
     }
     std::printf("%-12s", word.c_str());
-    for (const trainer::Neighbour& n : trainer::nearest_neighbours(table, static_cast<size_t>(id), k))
+    for (const trainer::Neighbour& n :
+         trainer::nearest_neighbours(table, static_cast<size_t>(id), k))
       std::printf("  %s %.3f", n.token.c_str(), n.cosine);
     std::printf("\n");
   }
@@ -138,12 +140,14 @@ int inspect_embeddings(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const std::string usage =
-      "usage: tandem-inspect checkpoint FILE | tandem-inspect embeddings CHECKPOINT [--side src|tgt] "
+      "usage: tandem-inspect checkpoint FILE | tandem-inspect embeddings CHECKPOINT [--side "
+      "src|tgt] "
       "[--words a,b] [-k N] [--export DIR [--top N]] [--corpus DIR] [--latest]";
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::printf("%s\n  checkpoint: configuration, step and parameter table\n"
-                "  embeddings: nearest tokens by cosine similarity; Projector TSV export\n",
-                usage.c_str());
+    std::printf(
+        "%s\n  checkpoint: configuration, step and parameter table\n"
+        "  embeddings: nearest tokens by cosine similarity; Projector TSV export\n",
+        usage.c_str());
     return argc < 2 ? 2 : 0;
   }
   try {

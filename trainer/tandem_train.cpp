@@ -106,9 +106,8 @@ po::options_description describe(Cli& cli) {
       "validation set: wer, per, bleu, chrf")(
       "valid-decode", po::value(&c.valid_decode)->default_value(false),
       "decode and score the validation set at every validation (implied by a --valid-metric "
-      "other than loss)")(
-      "valid-beam", po::value(&c.valid_beam)->default_value(1),
-      "beam size for validation decoding (1: greedy)");
+      "other than loss)")("valid-beam", po::value(&c.valid_beam)->default_value(1),
+                          "beam size for validation decoding (1: greedy)");
   po::options_description run("Run");
   run.add_options()("run-dir", po::value(&c.run_dir)->default_value("run"),
                     "directory for config.ini and metrics.jsonl")(

@@ -52,8 +52,8 @@ po::options_description describe(Cli& cli) {
   po::options_description model("Model");
   model.add_options()("checkpoint", po::value(&cli.translator.checkpoint),
                       "checkpoint file, or a run/checkpoint directory (its best checkpoint, else "
-                      "the latest)")(
-      "latest", po::bool_switch(&cli.latest), "for a directory: the latest checkpoint, not the best")(
+                      "the latest)")("latest", po::bool_switch(&cli.latest),
+                                     "for a directory: the latest checkpoint, not the best")(
       "corpus", po::value(&cli.translator.corpus),
       "corpus directory with the vocabularies (default: the one the run trained on)");
   po::options_description io("Input and output");
@@ -108,14 +108,16 @@ struct Input {
   std::vector<std::string> read_problems;            // per source: "" or why it was not read
 };
 
-std::vector<std::string> read_lines(const std::string& path, std::vector<bool>* too_long = nullptr) {
+std::vector<std::string> read_lines(const std::string& path,
+                                    std::vector<bool>* too_long = nullptr) {
   data::LineReader reader(path);
   std::vector<std::string> lines;
   std::string line;
   bool over = false;
   while (reader.next(line, over, kMaxLineBytes)) {
     if (over && !too_long)
-      throw FormatError(path + ":" + std::to_string(reader.line_number()) + ": line longer than 1 MiB");
+      throw FormatError(path + ":" + std::to_string(reader.line_number()) +
+                        ": line longer than 1 MiB");
     if (too_long) too_long->push_back(over);
     lines.push_back(line);
   }
@@ -183,7 +185,8 @@ Input read_input(const Cli& cli) {
     input.read_problems.push_back(too_long[i] ? "line longer than 1 MiB" : "");
     if (too_long[i]) input.sources[i].clear();
   }
-  if (!cli.references.empty()) input.references = read_references(cli.references, input.sources.size());
+  if (!cli.references.empty())
+    input.references = read_references(cli.references, input.sources.size());
   return input;
 }
 
@@ -263,9 +266,12 @@ json decode_share(const trainer::MpiWorld& world, trainer::Translator& translato
   const auto batches = trainer::plan_decoding_batches(sources, cli.batch_size);
   json records = json::array();
   const bool dump_attention =
-      !cli.attention_dump.empty() && translator.model().config().attention != trainer::AttentionType::kNone;
-  for (size_t b = static_cast<size_t>(world.rank()); b < batches.size(); b += static_cast<size_t>(world.size())) {
-    const auto hypotheses = trainer::decode_sources(translator.model(), sources, batches[b], cli.beam);
+      !cli.attention_dump.empty() &&
+      translator.model().config().attention != trainer::AttentionType::kNone;
+  for (size_t b = static_cast<size_t>(world.rank()); b < batches.size();
+       b += static_cast<size_t>(world.size())) {
+    const auto hypotheses =
+        trainer::decode_sources(translator.model(), sources, batches[b], cli.beam);
     for (size_t k = 0; k < batches[b].size(); ++k) {
       const size_t i = source_index[batches[b][k]];
       json record = {{"i", i}, {"nbest", json::array()}};
@@ -277,13 +283,16 @@ json decode_share(const trainer::MpiWorld& world, trainer::Translator& translato
         const auto& best = hypotheses[k].front().tokens;
         std::vector<std::string> target = translator.target_tokens(best);
         target.push_back("</s>");
-        const std::vector<float> weights = translator.model().attention_matrix(prepared[i].ids, best);
+        const std::vector<float> weights =
+            translator.model().attention_matrix(prepared[i].ids, best);
         json rows = json::array();
         const size_t S = prepared[i].ids.size();
         for (size_t t = 0; t < target.size(); ++t)
-          rows.push_back(std::vector<float>(weights.begin() + static_cast<std::ptrdiff_t>(t * S),
-                                            weights.begin() + static_cast<std::ptrdiff_t>((t + 1) * S)));
-        record["attention"] = {{"source", prepared[i].tokens}, {"target", target}, {"weights", rows}};
+          rows.push_back(
+              std::vector<float>(weights.begin() + static_cast<std::ptrdiff_t>(t * S),
+                                 weights.begin() + static_cast<std::ptrdiff_t>((t + 1) * S)));
+        record["attention"] = {
+            {"source", prepared[i].tokens}, {"target", target}, {"weights", rows}};
       }
       records.push_back(std::move(record));
     }
@@ -401,7 +410,8 @@ int translate(trainer::MpiWorld& world, const Cli& cli) {
     scores["beam"] = cli.beam.beam_size;
     scores["refused"] = refused;
     scores["seconds"] = seconds;
-    if (!cli.scores_json.empty()) data::write_file_atomically(cli.scores_json, scores.dump(1) + "\n");
+    if (!cli.scores_json.empty())
+      data::write_file_atomically(cli.scores_json, scores.dump(1) + "\n");
   }
   return kExitDone;
 }
@@ -415,14 +425,16 @@ void parse(int argc, char** argv, Cli& cli, const po::options_description& optio
     if (cli.references.empty()) throw ConfigError("hypotheses: scoring needs --reference FILE");
     return;
   }
-  if (cli.translator.checkpoint.empty()) throw ConfigError("checkpoint: required (file or run directory)");
+  if (cli.translator.checkpoint.empty())
+    throw ConfigError("checkpoint: required (file or run directory)");
   if (!cli.test.empty() && (!cli.input.empty() || !cli.references.empty()))
     throw ConfigError("test: holds the references; not with --input or --reference");
   if (cli.beam.beam_size < 1) throw ConfigError("beam: must be at least 1");
   if (cli.beam.n_best < 1 || cli.beam.n_best > cli.beam.beam_size)
     throw ConfigError("n-best: must be between 1 and --beam");
   if (cli.batch_size < 1) throw ConfigError("batch-size: must be at least 1");
-  if (cli.translator.max_source_tokens < 0) throw ConfigError("max-source-tokens: must not be negative");
+  if (cli.translator.max_source_tokens < 0)
+    throw ConfigError("max-source-tokens: must not be negative");
   for (std::stringstream list(cli.metrics); !list.eof();) {
     std::string item;
     std::getline(list, item, ',');
@@ -453,7 +465,8 @@ int main(int argc, char** argv) {
     }
     for (const std::string& message : world->all_gather(parse_error))
       if (!message.empty()) {
-        if (leader) std::fprintf(stderr, "tandem-translate: error: %s (see --help)\n", message.c_str());
+        if (leader)
+          std::fprintf(stderr, "tandem-translate: error: %s (see --help)\n", message.c_str());
         return kExitUsage;
       }
     if (cli.help) {

@@ -511,27 +511,33 @@ int run_training(MpiWorld& world, TrainConfig config) {
   auto run_validation = [&]() -> bool {  // returns true if early stopping says stop
     if (!valid_loader) return false;
     const auto [loss, tokens] = validate(world, model, *valid_loader);
-    nlohmann::json record = {{"type", "valid"},     {"step", trainer.step()}, {"epoch", epoch},
-                             {"loss", loss},        {"ppl", std::exp(loss)},  {"tokens", tokens}};
+    nlohmann::json record = {{"type", "valid"}, {"step", trainer.step()}, {"epoch", epoch},
+                             {"loss", loss},    {"ppl", std::exp(loss)},  {"tokens", tokens}};
     char line[300];
-    int used = std::snprintf(line, sizeof line, "validation step %lld | epoch %lld | loss %.4f | ppl %.3f",
-                             static_cast<long long>(trainer.step()), static_cast<long long>(epoch),
-                             loss, std::exp(loss));
+    int used =
+        std::snprintf(line, sizeof line, "validation step %lld | epoch %lld | loss %.4f | ppl %.3f",
+                      static_cast<long long>(trainer.step()), static_cast<long long>(epoch), loss,
+                      std::exp(loss));
     // The schedule keeps the lowest value as the best: scores where higher is better enter negated.
     double observed = loss;
     if (valid_decoder) {
       const auto start = std::chrono::steady_clock::now();
       std::string share;
-      collective_try(world, [&] { share = valid_decoder->decode_share(world.rank(), world.size(), model); });
+      collective_try(
+          world, [&] { share = valid_decoder->decode_share(world.rank(), world.size(), model); });
       const ValidationScores scores = valid_decoder->score(world, share);
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      used += std::snprintf(line + used, sizeof line - static_cast<size_t>(used),
-                            " | wer %.2f | per %.2f | bleu %.2f | chrf %.2f | decoded %lld in %.1f s",
-                            scores.wer, scores.per, scores.bleu, scores.chrf,
-                            static_cast<long long>(scores.sentences), seconds);
-      record.update({{"wer", scores.wer}, {"per", scores.per}, {"bleu", scores.bleu},
-                     {"chrf", scores.chrf}, {"decoded", scores.sentences}, {"decode_seconds", seconds}});
+      used += std::snprintf(
+          line + used, sizeof line - static_cast<size_t>(used),
+          " | wer %.2f | per %.2f | bleu %.2f | chrf %.2f | decoded %lld in %.1f s", scores.wer,
+          scores.per, scores.bleu, scores.chrf, static_cast<long long>(scores.sentences), seconds);
+      record.update({{"wer", scores.wer},
+                     {"per", scores.per},
+                     {"bleu", scores.bleu},
+                     {"chrf", scores.chrf},
+                     {"decoded", scores.sentences},
+                     {"decode_seconds", seconds}});
       if (config.valid_metric != ValidMetric::kLoss) {
         observed = scores.value(config.valid_metric);
         if (higher_is_better(config.valid_metric)) observed = -observed;

@@ -46,16 +46,15 @@ std::vector<std::vector<size_t>> plan_decoding_batches(
                    [&](size_t a, size_t b) { return sources[a].size() > sources[b].size(); });
   std::vector<std::vector<size_t>> batches;
   for (size_t at = 0; at < order.size(); at += static_cast<size_t>(batch_size))
-    batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(at),
-                         order.begin() + static_cast<std::ptrdiff_t>(
-                                             std::min(order.size(), at + batch_size)));
+    batches.emplace_back(
+        order.begin() + static_cast<std::ptrdiff_t>(at),
+        order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + batch_size)));
   return batches;
 }
 
-std::vector<std::vector<Hypothesis>> decode_sources(Seq2SeqModel& model,
-                                                    const std::vector<std::vector<int32_t>>& sources,
-                                                    const std::vector<size_t>& indices,
-                                                    const BeamOptions& options) {
+std::vector<std::vector<Hypothesis>> decode_sources(
+    Seq2SeqModel& model, const std::vector<std::vector<int32_t>>& sources,
+    const std::vector<size_t>& indices, const BeamOptions& options) {
   std::vector<std::vector<int32_t>> batch_sources;
   for (size_t index : indices) batch_sources.push_back(sources.at(index));
   return beam_search(model, data::make_source_batch(batch_sources), options);
@@ -71,7 +70,8 @@ Translator::Translator(const TranslatorOptions& options, ops::DnnlContext& ctx) 
       throw ConfigError("corpus: " + checkpoint_path_ + " does not name its corpus; give --corpus");
     // A relative path is relative to where the run was started, which may not be here.
     if (!std::filesystem::exists(corpus_directory))
-      throw ConfigError("corpus: " + corpus_directory + ", the corpus the run trained on, is not "
+      throw ConfigError("corpus: " + corpus_directory +
+                        ", the corpus the run trained on, is not "
                         "there (relative to where training started?); give --corpus DIR");
   }
   const data::Corpus corpus = data::Corpus::open(corpus_directory);

@@ -25,10 +25,9 @@ std::vector<std::vector<size_t>> plan_decoding_batches(
 
 // Decodes sources[indices[i]] for every i (beam_size 1: greedy); returns their n-best lists in
 // `indices` order. Sources must be non-empty.
-std::vector<std::vector<Hypothesis>> decode_sources(Seq2SeqModel& model,
-                                                    const std::vector<std::vector<int32_t>>& sources,
-                                                    const std::vector<size_t>& indices,
-                                                    const BeamOptions& options);
+std::vector<std::vector<Hypothesis>> decode_sources(
+    Seq2SeqModel& model, const std::vector<std::vector<int32_t>>& sources,
+    const std::vector<size_t>& indices, const BeamOptions& options);
 
 // One input line made ready for the model, or why it cannot be translated.
 struct PreparedSource {
@@ -38,7 +37,7 @@ struct PreparedSource {
 };
 
 struct TranslatorOptions {
-  std::string checkpoint;  // a file, a checkpoint directory or a run directory
+  std::string checkpoint;   // a file, a checkpoint directory or a run directory
   bool prefer_best = true;  // for directories: the best checkpoint by validation, else latest
   std::string corpus;       // "" : the corpus the checkpoint's run trained on
   // Longer sources are refused (per line); 0: 2 x the longest training source, at least 64.

@@ -19,11 +19,16 @@ ValidMetric parse_valid_metric(const std::string& name) {
 
 std::string valid_metric_name(ValidMetric metric) {
   switch (metric) {
-    case ValidMetric::kLoss: return "loss";
-    case ValidMetric::kBleu: return "bleu";
-    case ValidMetric::kChrf: return "chrf";
-    case ValidMetric::kWer: return "wer";
-    case ValidMetric::kPer: return "per";
+    case ValidMetric::kLoss:
+      return "loss";
+    case ValidMetric::kBleu:
+      return "bleu";
+    case ValidMetric::kChrf:
+      return "chrf";
+    case ValidMetric::kWer:
+      return "wer";
+    case ValidMetric::kPer:
+      return "per";
   }
   return "loss";
 }
@@ -34,11 +39,16 @@ bool higher_is_better(ValidMetric metric) {
 
 double ValidationScores::value(ValidMetric metric) const {
   switch (metric) {
-    case ValidMetric::kBleu: return bleu;
-    case ValidMetric::kChrf: return chrf;
-    case ValidMetric::kWer: return wer;
-    case ValidMetric::kPer: return per;
-    case ValidMetric::kLoss: break;
+    case ValidMetric::kBleu:
+      return bleu;
+    case ValidMetric::kChrf:
+      return chrf;
+    case ValidMetric::kWer:
+      return wer;
+    case ValidMetric::kPer:
+      return per;
+    case ValidMetric::kLoss:
+      break;
   }
   throw std::logic_error("ValidationScores::value: loss is not a decoding score");
 }
@@ -49,7 +59,8 @@ ValidationDecoder::ValidationDecoder(const data::Corpus& corpus, int beam_size, 
   const data::SideInfo& target = corpus.manifest().target;
   target_vocabulary_ = corpus.target_vocabulary();
   target_tokenizer_ = data::make_tokenizer(
-      target.tokenizer, target.sentencepiece_model.empty() ? "" : corpus.path_of(target.sentencepiece_model));
+      target.tokenizer,
+      target.sentencepiece_model.empty() ? "" : corpus.path_of(target.sentencepiece_model));
   std::map<std::vector<int32_t>, size_t> index_of;
   auto found = corpus.manifest().splits.find("valid");
   if (found == corpus.manifest().splits.end()) return;

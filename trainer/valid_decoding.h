@@ -23,7 +23,7 @@ bool higher_is_better(ValidMetric metric);  // BLEU and chrF
 
 struct ValidationScores {
   double bleu = 0, chrf = 0, wer = 0, per = 0;
-  int64_t sentences = 0;  // distinct validation sources
+  int64_t sentences = 0;                   // distinct validation sources
   double value(ValidMetric metric) const;  // not for kLoss
 };
 
