@@ -93,6 +93,10 @@ then pass "plot_attention.py drew line 7 to a PNG"; else fail "plot_attention.py
 #    references (a source listed twice with different targets is one sentence).
 "$translate" --checkpoint run --input src.txt --reference ref.txt --output hyp.txt --scores-json s1.json --quiet 2> s1.err
 "$translate" --hypotheses hyp.txt --reference ref.txt --scores-json s2.json 2> s2.err
+# From another directory: the run's relative corpus path is found from the checkpoint's place.
+(cd / && "$translate" --checkpoint "$work/run/checkpoints" --input "$work/src.txt" --output "$work/hyp_elsewhere.txt" --quiet) 2> elsewhere.err
+if cmp -s hyp.txt hyp_elsewhere.txt; then pass "started elsewhere: the run's relative corpus is found, same output"
+else fail "started elsewhere"; cat elsewhere.err; fi
 { head -50 copy.tsv; head -50 copy.tsv | sed 's/\t.*/\tz z z/'; } > test.tsv
 "$translate" --checkpoint run --test test.tsv --metrics wer,per --scores-json s3.json --output test.out --quiet 2> s3.err
 if /usr/bin/python3 - <<'EOF'

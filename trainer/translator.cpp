@@ -35,6 +35,35 @@ int64_t longest_training_source(const data::Manifest& manifest) {
   }
 }
 
+// The corpus a run trained on. A relative path is relative to where training started, which
+// may not be here: that directory is the checkpoint's run directory minus the run-dir the run
+// was given (e.g. /data/exp/run/checkpoints/ckpt.h5 with run-dir "run" -> /data/exp).
+std::string locate_run_corpus(const std::string& corpus, const std::string& run_dir,
+                              const std::string& checkpoint) {
+  namespace fs = std::filesystem;
+  if (fs::exists(corpus) || fs::path(corpus).is_absolute() || run_dir.empty()) {
+    if (!fs::exists(corpus))
+      throw ConfigError("corpus: " + corpus +
+                        ", the corpus the run trained on, is not there; "
+                        "give --corpus DIR");
+    return corpus;
+  }
+  fs::path start = fs::absolute(checkpoint).lexically_normal().parent_path().parent_path();
+  const fs::path given = fs::path(run_dir).lexically_normal();
+  std::vector<fs::path> parts(given.begin(), given.end());
+  bool matches = !fs::path(run_dir).is_absolute();
+  for (auto part = parts.rbegin(); matches && part != parts.rend(); ++part) {
+    if (part->empty() || *part == ".") continue;
+    matches = start.filename() == *part;
+    start = start.parent_path();
+  }
+  const fs::path candidate = start / corpus;
+  if (matches && fs::exists(candidate)) return candidate.string();
+  throw ConfigError("corpus: " + corpus +
+                    ", the corpus the run trained on, is not there "
+                    "(relative to where training started?); give --corpus DIR");
+}
+
 }  // namespace
 
 std::vector<std::vector<size_t>> plan_decoding_batches(
@@ -65,14 +94,11 @@ Translator::Translator(const TranslatorOptions& options, ops::DnnlContext& ctx) 
   CheckpointIdentity identity = read_checkpoint_identity(checkpoint_path_, &step_);
   std::string corpus_directory = options.corpus;
   if (corpus_directory.empty()) {
-    corpus_directory = parse_key_value_lines(identity.run_config)["corpus"];
+    auto run_config = parse_key_value_lines(identity.run_config);
+    corpus_directory = run_config["corpus"];
     if (corpus_directory.empty())
       throw ConfigError("corpus: " + checkpoint_path_ + " does not name its corpus; give --corpus");
-    // A relative path is relative to where the run was started, which may not be here.
-    if (!std::filesystem::exists(corpus_directory))
-      throw ConfigError("corpus: " + corpus_directory +
-                        ", the corpus the run trained on, is not "
-                        "there (relative to where training started?); give --corpus DIR");
+    corpus_directory = locate_run_corpus(corpus_directory, run_config["run-dir"], checkpoint_path_);
   }
   const data::Corpus corpus = data::Corpus::open(corpus_directory);
   const data::Manifest& manifest = corpus.manifest();
