@@ -22,6 +22,31 @@ double norm_of(const float* v, int64_t n) {
   return std::sqrt(sum);
 }
 
+// The Projector's metadata is TSV too: backslash, TAB, LF and CR are escaped as in vocabulary
+// files; a space stays itself (vocabulary files write \s, which reads badly in a label).
+std::string projector_label(const std::string& token) {
+  std::string label;
+  for (char c : token) {
+    switch (c) {
+      case '\\':
+        label += "\\\\";
+        break;
+      case '\t':
+        label += "\\t";
+        break;
+      case '\n':
+        label += "\\n";
+        break;
+      case '\r':
+        label += "\\r";
+        break;
+      default:
+        label += c;
+    }
+  }
+  return label;
+}
+
 }  // namespace
 
 EmbeddingSide parse_embedding_side(const std::string& name) {
@@ -87,19 +112,7 @@ int64_t export_projector(const EmbeddingTable& table, const std::string& directo
       vectors += (i ? "\t" : "") + std::string(number);
     }
     vectors += "\n";
-    std::string token = data::escape_token(table.tokens[id]);
-    // The Projector's metadata is TSV too: the escaped form has no TAB/LF; a space is kept as
-    // itself there (escape_token writes \s, which reads badly in labels).
-    std::string label;
-    for (size_t i = 0; i < token.size(); ++i) {
-      if (token[i] == '\\' && i + 1 < token.size() && token[i + 1] == 's') {
-        label += ' ';
-        ++i;
-      } else {
-        label += token[i];
-      }
-    }
-    metadata += label + "\n";
+    metadata += projector_label(table.tokens[id]) + "\n";
   }
   data::write_file_atomically(directory + "/vectors.tsv", vectors);
   data::write_file_atomically(directory + "/metadata.tsv", metadata);
