@@ -17,7 +17,7 @@ constexpr int64_t kExampleChunk = 1 << 12;    // elements per chunk of offsets/l
 constexpr size_t kTokenCacheBytes = 1 << 20;  // HDF5 chunk cache per token dataset when reading
 
 json side_to_json(const SideInfo& side) {
-  return {{"tokenizer", tokenizer_kind_name(side.tokenizer)},
+  return {{"tokenizer", kTokenizerNames.name(side.tokenizer)},
           {"vocabulary", side.vocabulary_file},
           {"sentencepiece_model", side.sentencepiece_model},
           {"vocab_size", side.vocab_size},
@@ -26,7 +26,7 @@ json side_to_json(const SideInfo& side) {
 
 SideInfo side_from_json(const json& j) {
   SideInfo side;
-  side.tokenizer = parse_tokenizer_kind(j.at("tokenizer").get<std::string>());
+  side.tokenizer = kTokenizerNames.parse(j.at("tokenizer").get<std::string>());
   side.vocabulary_file = j.at("vocabulary").get<std::string>();
   side.sentencepiece_model = j.at("sentencepiece_model").get<std::string>();
   side.vocab_size = j.at("vocab_size").get<int32_t>();

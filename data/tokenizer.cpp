@@ -96,26 +96,6 @@ class VectorIterator : public sentencepiece::SentenceIterator {
 
 }  // namespace
 
-TokenizerKind parse_tokenizer_kind(const std::string& name) {
-  if (name == "char") return TokenizerKind::kChar;
-  if (name == "word") return TokenizerKind::kWord;
-  if (name == "sentencepiece") return TokenizerKind::kSentencePiece;
-  throw ConfigError("tokenizer: unknown value '" + name +
-                    "' (expected char, word or sentencepiece)");
-}
-
-std::string tokenizer_kind_name(TokenizerKind kind) {
-  switch (kind) {
-    case TokenizerKind::kChar:
-      return "char";
-    case TokenizerKind::kWord:
-      return "word";
-    case TokenizerKind::kSentencePiece:
-      return "sentencepiece";
-  }
-  return "?";
-}
-
 std::unique_ptr<Tokenizer> make_tokenizer(TokenizerKind kind, const std::string& model_path) {
   switch (kind) {
     case TokenizerKind::kChar:

@@ -7,13 +7,17 @@
 #include <string_view>
 #include <vector>
 
+#include "ops/settings.h"
+
 namespace tandem::data {
 
 // Names (char, word, sentencepiece) are persisted in corpus manifests: never rename.
 enum class TokenizerKind { kChar, kWord, kSentencePiece };
 
-TokenizerKind parse_tokenizer_kind(const std::string& name);  // ConfigError naming "tokenizer"
-std::string tokenizer_kind_name(TokenizerKind kind);
+inline const EnumNames<TokenizerKind> kTokenizerNames("tokenizer",
+                                                      {{TokenizerKind::kChar, "char"},
+                                                       {TokenizerKind::kWord, "word"},
+                                                       {TokenizerKind::kSentencePiece, "sentencepiece"}});
 
 class Tokenizer {
  public:

@@ -7,25 +7,6 @@
 
 namespace tandem::ops {
 
-OptimizerKind parse_optimizer_kind(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::kSgd;
-  if (name == "momentum") return OptimizerKind::kMomentum;
-  if (name == "adam") return OptimizerKind::kAdam;
-  throw ConfigError("optimizer: unknown value '" + name + "' (expected sgd, momentum or adam)");
-}
-
-std::string optimizer_kind_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::kSgd:
-      return "sgd";
-    case OptimizerKind::kMomentum:
-      return "momentum";
-    case OptimizerKind::kAdam:
-      return "adam";
-  }
-  return "?";
-}
-
 Optimizer::Optimizer(const OptimizerConfig& config, size_t parameter_count)
     : config_(config), size_(parameter_count) {
   require_config(config.momentum >= 0.0f && config.momentum < 1.0f, "momentum",

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ops/aligned_vector.h"
+#include "ops/settings.h"
 
 namespace tandem::ops {
 
@@ -24,8 +25,9 @@ struct OptimizerConfig {
   float weight_decay = 0.0f;  // SGD/momentum: L2 added to the gradient; Adam: decoupled (AdamW)
 };
 
-OptimizerKind parse_optimizer_kind(const std::string& name);  // throws ConfigError
-std::string optimizer_kind_name(OptimizerKind kind);
+inline const EnumNames<OptimizerKind> kOptimizerNames("optimizer", {{OptimizerKind::kSgd, "sgd"},
+                                                                {OptimizerKind::kMomentum, "momentum"},
+                                                                {OptimizerKind::kAdam, "adam"}});
 
 class Optimizer {
  public:

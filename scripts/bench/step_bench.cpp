@@ -22,8 +22,8 @@
 #include "data/batch.h"
 #include "data/synthetic.h"
 #include "ops/rng.h"
-#include "trainer/seq2seq_model.h"
-#include "trainer/train_step.h"
+#include "trainer/model/seq2seq_model.h"
+#include "trainer/train/train_step.h"
 
 namespace {
 
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   trainer::ModelConfig model_config = bench.model;
-  if (argc > 4) model_config.precision = trainer::parse_precision(argv[4]);
+  if (argc > 4) model_config.precision = trainer::kPrecisionNames.parse(argv[4]);
   ops::DnnlContext ctx;
   trainer::Seq2SeqModel model(model_config, ctx);
   model.initialize(1);
@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
   std::printf("bench-%s  threads %d  batch %d  lengths %d-%d  params %zu  steps %d  precision %s\n",
               name.c_str(), omp_get_max_threads(), bench.batch_size, min_len, max_len,
               model.params().parameter_count(), steps,
-              trainer::precision_name(model_config.precision).c_str());
+              trainer::kPrecisionNames.name(model_config.precision).c_str());
   std::printf("  step ms            min %8.2f  median %8.2f\n", best, med);
   std::printf("  target tokens/s    max %8.0f  median %8.0f   (%.0f target tokens/step)\n",
               tokens_per_step / best * 1e3, tokens_per_step / med * 1e3, tokens_per_step);

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# tandem-train end to end under mpirun, one behaviour per case (ctest runs each as its own test):
+#   disagreement  planted disagreements (configuration, vocabulary) end every rank with the same
+#                 message in bounded time
+#   uneven        a rank whose share runs out early does not deadlock the others
+#   config        INI files and the command line combine (the command line wins)
+#   options       a bad option value exits 2 naming the option
+#   sigint        SIGINT stops cleanly after a checkpoint (exit 130)
+#   missing       a corpus missing on one rank only is the same error everywhere
+# Usage: train_cli_test.sh BUILD_DIR SOURCE_DIR CASE
+set -uo pipefail
+build=$(cd "$1" && pwd)
+case_name=${3:?usage: train_cli_test.sh BUILD_DIR SOURCE_DIR CASE}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+mpirun=(mpirun --oversubscribe)
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# Two corpora with different target vocabularies; one whose two shards differ in length.
+for i in $(seq 1 120); do printf 'ab%d\tA B %d\n' $((i % 17)) $((i % 5)); done > "$work/a.tsv"
+for i in $(seq 1 120); do printf 'ab%d\tX Y %d\n' $((i % 17)) $((i % 7)); done > "$work/b.tsv"
+{ for i in $(seq 1 60); do printf 'a\tA\n'; done
+  for i in $(seq 1 60); do printf 'abcdefghijklmnopqrstuvwxyzabcdefgh\tA B C D E F G H I J K L M N O P Q R S T\n'; done; } > "$work/uneven.tsv"
+"$build/tandem-prep" --quiet --train "$work/a.tsv" --tgt-tokenizer word -o "$work/corpus_a" --valid-fraction 0.1 > /dev/null
+"$build/tandem-prep" --quiet --train "$work/b.tsv" --tgt-tokenizer word -o "$work/corpus_b" > /dev/null
+"$build/tandem-prep" --quiet --train "$work/uneven.tsv" --tgt-tokenizer word --shard-size 60 -o "$work/uneven" > /dev/null
+shape=(--embedding-size 8 --hidden-size 16 --log-every 5)
+small=("${shape[@]}" --batch-tokens 64)
+
+case_disagreement() {
+  # 1. Configuration differs on rank 1.
+  timeout 60 "${mpirun[@]}" -np 1 "$build/tandem-train" --corpus "$work/corpus_a" "${small[@]}" --max-steps 5 --run-dir "$work/r1" \
+    : -np 1 "$build/tandem-train" --corpus "$work/corpus_a" --embedding-size 8 --hidden-size 32 --log-every 5 --batch-tokens 64 --max-steps 5 --run-dir "$work/r1" \
+    > "$work/out1" 2>&1
+  code=$?
+  if [ $code -eq 124 ]; then fail "config mismatch: hung"
+  elif [ $code -eq 0 ]; then fail "config mismatch: exit 0"
+  elif grep -q "ranks disagree on the configuration: hidden-size is '16' on rank 0 but '32' on rank 1" "$work/out1"; then pass "config mismatch -> one clear error (exit $code)"
+  else fail "config mismatch: message"; cat "$work/out1"; fi
+
+  # 2. Vocabulary differs on rank 1 (another corpus, same options).
+  timeout 60 "${mpirun[@]}" -np 1 "$build/tandem-train" --corpus "$work/corpus_a" "${small[@]}" --max-steps 5 --run-dir "$work/r2" \
+    : -np 1 "$build/tandem-train" --corpus "$work/corpus_b" "${small[@]}" --max-steps 5 --run-dir "$work/r2" \
+    > "$work/out2" 2>&1
+  code=$?
+  if [ $code -eq 124 ]; then fail "vocab mismatch: hung"
+  elif [ $code -eq 0 ]; then fail "vocab mismatch: exit 0"
+  elif grep -q "ranks disagree on the configuration: corpus is" "$work/out2" && [ "$(grep -c 'tandem-train: error' "$work/out2")" -eq 1 ]; then pass "vocab/corpus mismatch -> one clear error (exit $code)"
+  else fail "vocab mismatch: message"; cat "$work/out2"; fi
+  # ... and with the same corpus path but another vocabulary behind it.
+  mkdir -p "$work/r2b/x" "$work/r2b/y"
+  cp -r "$work/corpus_a" "$work/r2b/x/corpus"; cp -r "$work/corpus_b" "$work/r2b/y/corpus"
+  timeout 60 "${mpirun[@]}" -np 1 --wdir "$work/r2b/x" "$build/tandem-train" --corpus corpus "${small[@]}" --max-steps 5 --run-dir run \
+    : -np 1 --wdir "$work/r2b/y" "$build/tandem-train" --corpus corpus "${small[@]}" --max-steps 5 --run-dir run > "$work/out2b" 2>&1
+  code=$?
+  if [ $code -ne 0 ] && [ $code -ne 124 ] && grep -q "ranks disagree on the configuration: [st][rg][ct]_vocab_checksum is" "$work/out2b"; then pass "vocab checksum mismatch -> named (exit $code)"
+  else fail "vocab checksum mismatch (exit $code)"; cat "$work/out2b"; fi
+}
+
+case_uneven() {
+  # 3. Uneven shares: rank 1 gets the long examples and more batches; two epochs, no deadlock.
+  timeout 120 "${mpirun[@]}" -np 2 "$build/tandem-train" --corpus "$work/uneven" "${shape[@]}" --batch-tokens 80 --max-epochs 2 \
+    --run-dir "$work/r3" > "$work/out3" 2>&1
+  code=$?
+  if [ $code -eq 0 ] && grep -q '"reason":"epoch limit"' "$work/r3/metrics.jsonl"; then pass "uneven ranks: 2 epochs done"
+  else fail "uneven ranks (exit $code)"; cat "$work/out3"; fi
+}
+
+case_config() {
+  # 4. INI file + command line (the command line wins), one rank, threads chosen.
+  printf 'hidden-size = 24\nmax-steps = 3\nlog-every = 1\n' > "$work/run.ini"
+  timeout 60 "$build/tandem-train" --config "$work/run.ini" --corpus "$work/corpus_a" --embedding-size 8 --max-steps 4 \
+    --run-dir "$work/r4" > "$work/out4" 2>&1
+  code=$?
+  if [ $code -eq 0 ] && grep -q "^hidden-size = 24$" "$work/r4/config.ini" && grep -q "^max-steps = 4$" "$work/r4/config.ini" \
+     && [ "$(grep -c '"type":"train"' "$work/r4/metrics.jsonl")" -eq 4 ]; then pass "INI + command line"
+  else fail "INI + command line (exit $code)"; cat "$work/out4"; fi
+}
+
+case_options() {
+  # 5. Bad option value: exit 2 with the option named.
+  timeout 60 "$build/tandem-train" --corpus "$work/corpus_a" --cell lstmm --max-steps 1 > "$work/out5" 2>&1
+  code=$?
+  if [ $code -eq 2 ] && grep -q "cell: unknown value 'lstmm'" "$work/out5"; then pass "bad option -> exit 2"
+  else fail "bad option (exit $code)"; cat "$work/out5"; fi
+}
+
+case_sigint() {
+  # 6. SIGINT: a clean, agreed stop with exit code 130.
+  "$build/tandem-train" --corpus "$work/corpus_a" "${small[@]}" --max-minutes 5 --run-dir "$work/r6" > "$work/out6" 2>&1 &
+  pid=$!
+  sleep 4
+  kill -INT $pid
+  timeout 30 tail --pid=$pid -f /dev/null
+  wait $pid
+  code=$?
+  if [ $code -eq 130 ] && grep -q "stopped (interrupted (SIGINT))" "$work/out6"; then pass "SIGINT -> clean stop, exit 130"
+  else fail "SIGINT (exit $code)"; cat "$work/out6"; fi
+}
+
+case_missing() {
+  # 7. Missing corpus on one rank only: same error everywhere, bounded time.
+  timeout 60 "${mpirun[@]}" -np 1 "$build/tandem-train" --corpus "$work/corpus_a" "${small[@]}" --max-steps 5 --run-dir "$work/r7" \
+    : -np 1 "$build/tandem-train" --corpus "$work/nowhere" "${small[@]}" --max-steps 5 --run-dir "$work/r7" > "$work/out7" 2>&1
+  code=$?
+  if [ $code -ne 0 ] && [ $code -ne 124 ] && grep -q "rank 1: .*nowhere: corpus directory does not exist" "$work/out7" \
+     && [ "$(grep -c 'tandem-train: error' "$work/out7")" -eq 1 ]; then pass "missing corpus on one rank -> agreed error"
+  else fail "missing corpus on one rank (exit $code)"; cat "$work/out7"; fi
+}
+
+declare -F "case_$case_name" > /dev/null || { echo "train_cli_test: unknown case '$case_name'"; exit 2; }
+"case_$case_name"
+[ $failures -eq 0 ] && echo "train_cli_test $case_name: all passed" || { echo "train_cli_test $case_name: $failures failed"; exit 1; }

@@ -1,0 +1,96 @@
+// Checkpoints: one HDF5 file per save with everything an exact resume needs (every parameter as
+// its own dataset, optimizer moments, counters, schedule state, every rank's loader cursor, the
+// configuration, vocabulary checksums, a content checksum), written atomically; a `latest`
+// pointer replaced atomically after it; the last K kept plus the best by validation.
+// The schema is documented in docs/checkpoints.md; every name here is persisted.
+#pragma once
+
+#include <cstdint>
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops/optimizer.h"
+#include "ops/param_store.h"
+#include "trainer/checkpoint/training_state.h"
+
+namespace tandem::trainer {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+// What identifies the run a checkpoint belongs to.
+struct CheckpointIdentity {
+  std::string model_config;  // "key = value" lines of the ModelConfig (architecture)
+  std::string run_config;    // the full effective configuration (informational)
+  std::string src_vocab_checksum, tgt_vocab_checksum;
+  std::string optimizer;  // optimizer kind name
+};
+
+// Writes <directory>/ckpt.<step>.h5 (temp file, fsync, rename, directory fsync), then points
+// <directory>/latest at it (same way); with is_best also <directory>/best. Keeps the newest
+// `keep` checkpoints plus the best one, deleting older files only after the new one is in
+// place. IoError naming the file (e.g. disk full) leaves previous checkpoints and pointers
+// untouched. Returns the file name written.
+std::string save_checkpoint(const std::string& directory, const ops::ParamStore& params,
+                            ops::Optimizer& optimizer, const TrainingState& state,
+                            const CheckpointIdentity& identity, bool is_best, int keep);
+
+// The optimizer's first and second moments, flat in the ParamStore layout (empty: none).
+using Moments = std::array<std::vector<float>, 2>;
+
+// The complete HDF5 file of one checkpoint, in memory (`path` names it in errors).
+std::string checkpoint_image(const std::string& path, const ops::ParamStore& params,
+                             const Moments& moments, const TrainingState& state,
+                             const CheckpointIdentity& identity);
+
+struct LoadedCheckpoint {
+  std::string path;
+  TrainingState state;
+  std::vector<float> values, first_moment, second_moment;  // flat, in the ParamStore layout
+};
+
+// Why a checkpoint file cannot be used: corrupt or unreadable (try an older one), or made for
+// another model/vocabulary (an error: an older one would not fit either).
+struct CheckpointProblem {
+  bool incompatible = false;
+  std::string message;
+};
+
+// Reads and verifies one file against the current model and vocabularies: structure, format
+// version, content checksum, parameter names and shapes, vocabulary checksums.
+// Returns the problem instead of the checkpoint when it cannot be used.
+std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
+                                                const ops::ParamStore& params,
+                                                const CheckpointIdentity& identity,
+                                                CheckpointProblem& problem);
+
+// Checkpoint files in a directory, newest (highest step) first; `latest`'s target first.
+std::vector<std::string> checkpoint_candidates(const std::string& directory);
+
+// A checkpoint file to decode with: `path` itself if it is a file; for a checkpoint directory
+// (or a run directory holding checkpoints/) the file its `best` pointer names, else `latest`'s
+// (with prefer_best false: `latest` only). IoError naming the path if there is none.
+std::string resolve_checkpoint(const std::string& path, bool prefer_best);
+
+// A checkpoint's identity and step from its attributes alone: cheap, not verified (load_checkpoint
+// verifies). FormatError naming the file if it is not a tandem checkpoint.
+CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* step = nullptr);
+
+// Parses the text of a run configuration (model part) from a checkpoint, for tools.
+struct CheckpointSummary {
+  int64_t format_version = 0, step = 0, epoch = 0, ranks = 0;
+  std::string model_config, run_config, src_vocab_checksum, tgt_vocab_checksum, optimizer, checksum;
+  std::string state;  // describe() of the training state
+  struct Parameter {
+    std::string name;
+    std::vector<int64_t> shape;
+    double norm = 0;
+  };
+  std::vector<Parameter> parameters;
+  bool verified = false;  // the content checksum matches what was read
+};
+// Reads what tandem-inspect prints (FormatError naming the file if it is not a checkpoint).
+CheckpointSummary summarize_checkpoint(const std::string& path);
+
+}  // namespace tandem::trainer

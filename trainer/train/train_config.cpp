@@ -1,0 +1,97 @@
+#include "trainer/train/train_config.h"
+
+namespace tandem::trainer {
+namespace {
+
+std::string option_name(std::string key) {
+  for (char& ch : key)
+    if (ch == '_') ch = '-';
+  return key;
+}
+
+void add_model(Settings& settings, ModelConfig& model) {
+  settings.group("Model").add_all(model_settings(model), option_name, [](const std::string& key) {
+    return key != "src_vocab" && key != "tgt_vocab";  // from the corpus
+  });
+}
+
+void add_training(Settings& settings, TrainConfig& c) {
+  settings.group("Training")
+      .add("optimizer", c.optimizer.kind, ops::kOptimizerNames, "optimizer")
+      .add("lr", c.schedule.base_lr, "learning rate (peak rate with warm-up)")
+      .add("lr-schedule", c.schedule.kind, kScheduleNames, "learning-rate schedule")
+      .add("warmup-steps", c.schedule.warmup_steps, "linear warm-up steps")
+      .add("decay-factor", c.schedule.decay_factor, "step/plateau decay factor")
+      .add("decay-every", c.schedule.decay_every, "step schedule: decay period")
+      .add("plateau-patience", c.schedule.plateau_patience,
+           "plateau schedule: validations without improvement before decaying")
+      .add("momentum", c.optimizer.momentum, "momentum (optimizer momentum)")
+      .add("beta1", c.optimizer.beta1, "Adam beta1")
+      .add("beta2", c.optimizer.beta2, "Adam beta2")
+      .add("weight-decay", c.optimizer.weight_decay, "weight decay (decoupled for Adam, L2 for SGD)")
+      .add("clip-norm", c.clip_norm, "global gradient-norm clipping (0: off)")
+      .add("accum", c.accumulation, "micro-batches per step and rank")
+      .add("max-steps", c.max_steps, "stop after this many steps (0: no limit)")
+      .add("max-epochs", c.max_epochs, "stop after this many epochs (0: no limit)")
+      .add("max-minutes", c.max_minutes, "stop after this much time (0: no limit)")
+      .add("valid-every", c.valid_every, "validate every N steps (0: every epoch)")
+      .add("early-stopping", c.early_stopping,
+           "stop after N validations without improvement (0: off)")
+      .add("valid-metric", c.valid_metric, kValidMetricNames,
+           "what picks the best checkpoint and drives early stopping: the validation loss, or a "
+           "score of the decoded validation set")
+      .add("valid-decode", c.valid_decode,
+           "decode and score the validation set at every validation (implied by a "
+           "--valid-metric other than loss)")
+      .add("valid-beam", c.valid_beam, "beam size for validation decoding (1: greedy)");
+}
+
+void add_run(Settings& settings, TrainConfig& c) {
+  settings.group("Run")
+      .add("run-dir", c.run_dir, "directory for config.ini, metrics.jsonl and checkpoints/")
+      .add("log-every", c.log_every, "steps between progress lines / metrics")
+      .add("replica-check-every", c.replica_check_every,
+           "steps between parameter checksum comparisons across ranks (0: off)")
+      .add("max-skips", c.max_skips, "stop after N non-finite steps in a row")
+      .add("bucket-mb", c.bucket_mb, "all-reduce bucket size (MiB)")
+      .add("save-every", c.save_every, "steps between checkpoints (0: only at the end and on signals)")
+      .add("save-every-minutes", c.save_every_minutes,
+           "also checkpoint every this many minutes (0: off)")
+      .add("keep", c.keep, "checkpoints kept (plus the best by validation)")
+      .add("collective-timeout", c.collective_timeout,
+           "seconds a rank may wait in one collective before the job is ended with the missing "
+           "ranks named (0: off)")
+      .persisted(false)
+      .add("resume", c.resume,
+           "auto (the newest verified checkpoint in run-dir/checkpoints, if any), none, or a file")
+      .add_switch("reset-optimizer", c.reset_optimizer,
+                  "on resume, keep parameters and counters but start the optimizer afresh")
+      .add("threads", c.threads,
+           "OpenMP threads per rank (0: the node's cores / ranks on the node, capped by the CPU "
+           "binding)")
+      .persisted(true);
+}
+
+}  // namespace
+
+Settings train_settings(TrainConfig& c) {
+  Settings settings;
+  settings.group("Data")
+      .add("corpus", c.corpus, "corpus directory made by tandem-prep")
+      .add("batch-tokens", c.batch_tokens,
+           "token budget per micro-batch and rank: N x longest padded side (0: use --batch-size)")
+      .add("batch-size", c.batch_size, "sentences per micro-batch, if no token budget")
+      .add("pool", c.pool, "batches per length-bucketing window")
+      .add("seed", c.seed, "seed of initialisation, data order, dropout");
+  add_model(settings, c.model);
+  add_training(settings, c);
+  add_run(settings, c);
+  return settings;
+}
+
+std::string config_text(const TrainConfig& config) {
+  TrainConfig copy = config;
+  return key_value_text(train_settings(copy).key_values());
+}
+
+}  // namespace tandem::trainer

@@ -1,0 +1,75 @@
+#include "trainer/train/train_step.h"
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "ops/rng.h"
+
+namespace tandem::trainer {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Trainer::Trainer(Seq2SeqModel& model, const TrainStepConfig& config)
+    : model_(model),
+      config_(config),
+      optimizer_(config.optimizer, model.params().total_size()),
+      learning_rate_(config.learning_rate) {}
+
+StepResult Trainer::train_step(const std::vector<const data::Batch*>& micro_batches) {
+  ops::ParamStore& store = model_.params();
+  ops::SectionTimes& times = model_.context().section_times();
+  auto start = std::chrono::steady_clock::now();
+  StepResult result;
+  {
+    ops::ScopedSection timer(times, "optimizer");
+    // oneDNN RNN backward (and every backward in ops/) accumulates: zero once per step, here.
+    store.zero_grads();
+  }
+  const ops::GradientsReady ready = [this, &store](size_t offset) {
+    if (gradient_hook_) gradient_hook_(store, offset);
+    if (reducer_) reducer_->gradients_ready(offset);
+  };
+  for (size_t i = 0; i < micro_batches.size(); ++i) {
+    const uint64_t noise_key = ops::combine_keys(
+        ops::combine_keys(config_.seed, static_cast<uint64_t>(step_)),
+        ops::combine_keys(static_cast<uint64_t>(i), static_cast<uint64_t>(config_.rank)));
+    const ops::LossSum loss = model_.forward(*micro_batches[i], noise_key);
+    result.local.loss += loss.loss;
+    result.local.tokens += loss.tokens;
+    // Gradient of the loss SUM; normalised in the update by the global token count.
+    const bool last = i + 1 == micro_batches.size();
+    model_.backward(1.0f, last && (reducer_ || gradient_hook_) ? ready : ops::GradientsReady{});
+  }
+  compute_seconds_ = seconds_since(start);
+
+  start = std::chrono::steady_clock::now();
+  result.global = reducer_ ? reducer_->finish(result.local) : result.local;
+  reduce_seconds_ = seconds_since(start);
+  update_seconds_ = 0.0;
+  if (result.global.tokens <= 0) {
+    result.empty = true;
+    return result;
+  }
+  ++step_;
+  start = std::chrono::steady_clock::now();
+  ops::ScopedSection timer(times, "optimizer");
+  const double normalise = 1.0 / static_cast<double>(result.global.tokens);
+  result.grad_norm = ops::global_norm(store.grads(), store.total_size()) * normalise;
+  if (!std::isfinite(result.grad_norm) || !std::isfinite(result.global.loss)) {
+    result.skipped = true;  // every rank sees the same reduced values, so every rank skips
+    return result;
+  }
+  const double scale = normalise * ops::clip_factor(result.grad_norm, config_.clip_norm);
+  optimizer_.step(store.values(), store.grads(), learning_rate_, static_cast<float>(scale));
+  store.mark_values_changed();
+  update_seconds_ = seconds_since(start);
+  return result;
+}
+
+}  // namespace tandem::trainer

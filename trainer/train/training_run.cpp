@@ -1,0 +1,396 @@
+// Constraints that shaped the run:
+// 1. Ranks must issue the same collectives in the same order. Every branch (epoch end, skip,
+//    validation, stop) is decided on reduced or agreed values; a rank whose data ran out still
+//    takes part in every step with an empty micro-batch list (docs/design.md, D1).
+// 2. A failure that happens on some ranks only (a missing file on one node) would leave the
+//    others waiting in the next collective: set-up work runs under collective_try(), which
+//    turns it into the same error on every rank (D3).
+// 3. All ranks start from rank 0's parameters (broadcast) and are compared by a bit checksum
+//    every replica_check_every steps, so a divergence stops the run with the ranks named
+//    (invariant 3).
+// 4. Output comes from rank 0 only; timing of every rank is gathered at log steps so the
+//    slowest rank is visible.
+#include "trainer/train/training_run.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "data/atomic_file.h"
+#include "ops/errors.h"
+#include "trainer/dist/agreement.h"
+#include "trainer/train/resume.h"
+
+namespace tandem::trainer {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string milliseconds_text(double seconds) {
+  return setting_text(std::round(seconds * 1000) / 1000);
+}
+
+}  // namespace
+
+int TrainingRun::run() {
+  scheduler_->start();
+  StopReason reason = StopReason::kNone;
+  while (reason == StopReason::kNone) {
+    watchdog_->set_step(trainer_->step());
+    reason = scheduler_->agreed_stop(world_);  // every stop ends with a checkpoint (finish)
+    if (reason != StopReason::kNone) break;
+    if (scheduler_->saving(world_, trainer_->step())) save(false);
+    if (scheduler_->step_limit_reached(trainer_->step())) {
+      reason = StopReason::kStepLimit;
+      break;
+    }
+    std::vector<data::Batch> micro_batches = next_micro_batches();
+    std::vector<const data::Batch*> pointers;
+    for (const data::Batch& batch : micro_batches) pointers.push_back(&batch);
+    trainer_->set_learning_rate(static_cast<float>(schedule_->rate(trainer_->step())));
+    const StepResult result = trainer_->train_step(pointers);
+    if (result.empty) {  // every rank's share is used up: the epoch is over everywhere
+      reason = end_epoch();
+      continue;
+    }
+    count_step(result);
+    if (scheduler_->validating_after_step(trainer_->step()) && validate_and_keep_best())
+      reason = StopReason::kEarlyStopping;
+  }
+  finish(reason);
+  return stop_exit_code(reason);
+}
+
+// ---- Set-up -------------------------------------------------------------------------------
+
+TrainingRun::TrainingRun(MpiWorld& world, TrainConfig config)
+    : world_(world),
+      config_(std::move(config)),
+      log_(std::make_unique<MetricsLog>(world)),
+      scheduler_(std::make_unique<RunScheduler>(config_)) {
+  open_corpus();
+  agree_on_configuration();
+  write_run_directory();
+  // From here on a rank that stops answering ends the job instead of hanging it.
+  watchdog_ = std::make_unique<CollectiveWatchdog>(
+      world.rank(), world.size(), world.size() > 1 ? config_.run_dir + "/heartbeat" : "",
+      config_.collective_timeout);
+  if (world.size() > 1) world.set_watchdog(watchdog_.get());
+  build_model();
+  open_loaders();
+  log_start();
+  resume();
+}
+
+TrainingRun::~TrainingRun() {
+  reducer_.reset();  // completes its requests while the watchdog still watches
+  world_.set_watchdog(nullptr);
+}
+
+// Set-up that can fail on one rank only (options differ, a file is missing there): agreed.
+void TrainingRun::open_corpus() {
+  collective_try(world_, [&] {
+    require_config(!config_.corpus.empty(), "corpus",
+                   "no corpus directory (--corpus DIR, made by tandem-prep)");
+    require_config(config_.max_steps > 0 || config_.max_epochs > 0 || config_.max_minutes > 0,
+                   "max-steps", "set a limit: --max-steps, --max-epochs or --max-minutes");
+    require_config(config_.accumulation >= 1, "accum", "must be at least 1");
+    require_config(config_.log_every >= 1, "log-every", "must be at least 1");
+    require_config(config_.bucket_mb > 0, "bucket-mb", "must be positive");
+    LrSchedule check_schedule(config_.schedule);
+    corpus_.emplace(data::Corpus::open(config_.corpus));
+    if (corpus_->manifest().examples("train") == 0)
+      throw FormatError(config_.corpus + ": the corpus has no training examples");
+    config_.model.src_vocab_size = corpus_->manifest().source.vocab_size;
+    config_.model.tgt_vocab_size = corpus_->manifest().target.vocab_size;
+    validate(config_.model);
+  });
+}
+
+// Everything that must be equal everywhere: the configuration and the corpus (its vocabularies
+// and splits). Also what identifies the run's checkpoints.
+void TrainingRun::agree_on_configuration() {
+  const data::Manifest& manifest = corpus_->manifest();
+  std::string identity = config_text(config_);
+  identity += "src_vocab_checksum = " + manifest.source.vocab_checksum + "\n";
+  identity += "tgt_vocab_checksum = " + manifest.target.vocab_checksum + "\n";
+  identity += "train_examples = " + std::to_string(manifest.examples("train")) + "\n";
+  identity += "valid_examples = " + std::to_string(manifest.examples("valid")) + "\n";
+  require_agreement(world_, "configuration", identity);
+  identity_.model_config = key_value_text(to_key_values(config_.model));
+  identity_.run_config = config_text(config_);
+  identity_.src_vocab_checksum = manifest.source.vocab_checksum;
+  identity_.tgt_vocab_checksum = manifest.target.vocab_checksum;
+  identity_.optimizer = ops::kOptimizerNames.name(config_.optimizer.kind);
+  checkpoint_directory_ = config_.run_dir + "/checkpoints";
+}
+
+void TrainingRun::write_run_directory() {
+  if (world_.rank() != 0) return;
+  std::filesystem::create_directories(config_.run_dir);
+  data::write_file_atomically(config_.run_dir + "/config.ini", config_text(config_));
+  std::fprintf(stderr,
+               "tandem-train: %d rank(s) x %d thread(s); configuration (also in "
+               "%s/config.ini):\n%s",
+               world_.size(), omp_get_max_threads(), config_.run_dir.c_str(),
+               config_text(config_).c_str());
+}
+
+void TrainingRun::build_model() {
+  model_ = std::make_unique<Seq2SeqModel>(config_.model, ctx_);
+  ops::ParamStore& params = model_->params();
+  model_->initialize(config_.seed);
+  world_.broadcast(params.values(), params.total_size(), 0);  // rank 0's parameters everywhere
+  params.mark_values_changed();
+  log_->say("parameters: " + std::to_string(params.parameter_count()));
+
+  TrainStepConfig step_config;
+  step_config.optimizer = config_.optimizer;
+  step_config.learning_rate = static_cast<float>(config_.schedule.base_lr);
+  step_config.clip_norm = config_.clip_norm;
+  step_config.seed = config_.seed;
+  step_config.rank = world_.rank();
+  trainer_ = std::make_unique<Trainer>(*model_, step_config);
+  schedule_ = std::make_unique<LrSchedule>(config_.schedule);
+  if (world_.size() > 1) {
+    reducer_ = std::make_unique<BucketedAllReduce>(
+        world_, params, static_cast<size_t>(config_.bucket_mb * (1 << 20)));
+    trainer_->set_gradient_reducer(reducer_.get());
+  }
+}
+
+void TrainingRun::open_loaders() {
+  data::LoaderOptions options;
+  options.batch_tokens = config_.batch_tokens;
+  options.batch_size = config_.batch_size;
+  options.pool = config_.pool;
+  options.seed = config_.seed;
+  options.rank = world_.rank();
+  options.ranks = world_.size();
+  collective_try(world_, [&] { train_loader_.emplace(*corpus_, "train", options); });
+  validator_ = std::make_unique<Validator>(world_, *corpus_, options, config_);
+}
+
+// The "start" record, with what one blocking all-reduce of the whole gradient buffer costs
+// here: the yardstick for how much of the bucketed, overlapped all-reduce stays hidden.
+void TrainingRun::log_start() {
+  log_->open(config_.run_dir);
+  ops::ParamStore& params = model_->params();
+  double blocking_allreduce_s = 0.0;
+  if (world_.size() > 1) {
+    world_.barrier();
+    const auto start = std::chrono::steady_clock::now();
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, params.grads(), static_cast<int>(params.total_size()),
+                            MPI_FLOAT, MPI_SUM, world_.comm()),
+              "MPI_Allreduce");
+    blocking_allreduce_s = world_.max(seconds_since(start));
+  }
+  log_->write({{"type", "start"},
+               {"ranks", world_.size()},
+               {"threads", omp_get_max_threads()},
+               {"parameters", params.parameter_count()},
+               {"gradient_bytes", params.total_size() * sizeof(float)},
+               {"allreduce_blocking_s", blocking_allreduce_s}});
+}
+
+// ---- Resume and save: the only places that map the live run to a TrainingState ----------
+
+void TrainingRun::resume() {
+  const auto load_start = std::chrono::steady_clock::now();
+  const std::optional<LoadedCheckpoint> loaded =
+      load_for_resume(world_, config_, checkpoint_directory_, model_->params(), identity_);
+  if (!loaded) return;
+  restore(*loaded);
+  const TrainingState& state = loaded->state;
+  if (static_cast<int>(state.cursors.size()) != world_.size())
+    log_->say("tandem-train: the checkpoint was written by " +
+              std::to_string(state.cursors.size()) + " rank(s): the rest of epoch " +
+              std::to_string(state.epoch) + " (every example not yet seen, once) is split over " +
+              std::to_string(world_.size()));
+  log_->say("tandem-train: resumed from " + loaded->path + " at step " +
+            std::to_string(state.step) + ", epoch " + std::to_string(state.epoch) + " in " +
+            milliseconds_text(seconds_since(load_start)) + " s");
+  log_->write(
+      {{"type", "resume"}, {"step", state.step}, {"epoch", state.epoch}, {"path", loaded->path}});
+}
+
+void TrainingRun::restore(const LoadedCheckpoint& loaded) {
+  ops::ParamStore& params = model_->params();
+  std::copy(loaded.values.begin(), loaded.values.end(), params.values());
+  params.mark_values_changed();
+  ops::Optimizer& optimizer = trainer_->optimizer();
+  std::copy(loaded.first_moment.begin(), loaded.first_moment.end(),
+            optimizer.first_moment().begin());
+  std::copy(loaded.second_moment.begin(), loaded.second_moment.end(),
+            optimizer.second_moment().begin());
+  const TrainingState& state = loaded.state;
+  optimizer.set_step_count(state.optimizer_steps);
+  trainer_->set_step(state.step);
+  schedule_->restore(state.plateau_scale, state.best_validation, state.schedule_bad_evaluations);
+  epoch_ = state.epoch;
+  epoch_begun_here_ = false;
+  consecutive_skips_ = state.consecutive_skips;
+  total_skips_ = state.total_skips;
+  scheduler_->restore_validations_without_improvement(state.validations_without_improvement);
+  const bool same_ranks = static_cast<int>(state.cursors.size()) == world_.size();
+  collective_try(world_, [&] {
+    if (same_ranks)
+      train_loader_->seek(state.cursors[static_cast<size_t>(world_.rank())], state.origin);
+    else
+      train_loader_->seek({state.epoch, 0, 0},
+                          data::EpochOrigin{static_cast<int64_t>(state.cursors.size()),
+                                            state.cursors});
+  });
+}
+
+// Collective: every rank's loader cursor is gathered.
+TrainingState TrainingRun::capture_state() {
+  TrainingState state;
+  const data::LoaderCursor cursor = train_loader_->cursor();
+  const std::vector<uint64_t> fields[3] = {world_.all_gather(static_cast<uint64_t>(cursor.epoch)),
+                                           world_.all_gather(static_cast<uint64_t>(cursor.window)),
+                                           world_.all_gather(static_cast<uint64_t>(cursor.batch))};
+  for (size_t r = 0; r < fields[0].size(); ++r)
+    state.cursors.push_back({static_cast<int64_t>(fields[0][r]), static_cast<int64_t>(fields[1][r]),
+                             static_cast<int64_t>(fields[2][r])});
+  state.origin = train_loader_->origin();
+  state.step = trainer_->step();
+  state.epoch = epoch_;
+  state.optimizer_steps = trainer_->optimizer().step_count();
+  state.consecutive_skips = consecutive_skips_;
+  state.total_skips = total_skips_;
+  state.validations_without_improvement = scheduler_->validations_without_improvement();
+  state.schedule_bad_evaluations = schedule_->evaluations_without_improvement();
+  state.plateau_scale = schedule_->plateau_scale();
+  state.best_validation = schedule_->best_validation();
+  return state;
+}
+
+// Collective: rank 0 writes. A failure is the same error everywhere.
+void TrainingRun::save(bool is_best) {
+  const TrainingState state = capture_state();
+  const auto start = std::chrono::steady_clock::now();
+  std::string name;
+  collective_try(world_, [&] {
+    if (world_.rank() == 0)
+      name = save_checkpoint(checkpoint_directory_, model_->params(), trainer_->optimizer(),
+                             state, identity_, is_best, config_.keep);
+  });
+  const double seconds = seconds_since(start);
+  scheduler_->saved(trainer_->step());
+  log_->say("checkpoint " + checkpoint_directory_ + "/" + name + (is_best ? " (best)" : "") +
+            " in " + milliseconds_text(seconds) + " s");
+  log_->write({{"type", "checkpoint"},
+               {"step", trainer_->step()},
+               {"file", name},
+               {"best", is_best},
+               {"seconds", seconds}});
+}
+
+// ---- The loop's parts ---------------------------------------------------------------------
+
+// This rank's micro-batches (none once its share of the epoch is used up). Agreed, so a
+// corrupt shard on one rank stops every rank with its message.
+std::vector<data::Batch> TrainingRun::next_micro_batches() {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<data::Batch> micro_batches;
+  collective_try(world_, [&] {
+    for (int i = 0; i < config_.accumulation; ++i) {
+      std::optional<data::Batch> batch = train_loader_->next();
+      if (!batch) break;
+      interval_.real_tokens += train_loader_->last_padding().real_tokens;
+      interval_.padded_tokens += train_loader_->last_padding().padded_tokens;
+      micro_batches.push_back(std::move(*batch));
+    }
+  });
+  interval_.data_wait += seconds_since(start);
+  return micro_batches;
+}
+
+StopReason TrainingRun::end_epoch() {
+  // An epoch without a single batch would repeat for ever (every example over the length or
+  // token limits, say): stop with the reason instead.
+  if (steps_this_epoch_ == 0 && epoch_begun_here_)
+    throw DistributedError("epoch " + std::to_string(epoch_) +
+                           " has no batches on any rank: no training example fits "
+                           "--batch-tokens/--batch-size");
+  steps_this_epoch_ = 0;
+  epoch_begun_here_ = true;
+  // Start the next epoch first, so a checkpoint taken from here on (validation's best, the
+  // final one) holds a cursor of the epoch it names.
+  ++epoch_;
+  train_loader_->start_epoch(epoch_);
+  if (scheduler_->validating_at_epoch_end() && validate_and_keep_best())
+    return StopReason::kEarlyStopping;
+  if (scheduler_->epoch_limit_reached(epoch_)) return StopReason::kEpochLimit;
+  return StopReason::kNone;
+}
+
+void TrainingRun::count_step(const StepResult& result) {
+  ++steps_this_epoch_;
+  const int64_t step = trainer_->step();
+  if (result.skipped) {
+    ++total_skips_;
+    if (++consecutive_skips_ >= config_.max_skips)
+      throw DistributedError("non-finite loss or gradient in " +
+                             std::to_string(consecutive_skips_) + " consecutive steps (last: step " +
+                             std::to_string(step) + "); lower --lr or raise --clip-norm");
+    log_->say("step " + std::to_string(step) +
+              ": non-finite loss or gradient on some rank; update skipped");
+  } else {
+    consecutive_skips_ = 0;
+  }
+  interval_.add(result, *trainer_, reducer_ ? reducer_->launched_early_fraction() : 0.0);
+  if (config_.replica_check_every > 0 && step % config_.replica_check_every == 0)
+    check_replicas(step);
+  if (step % config_.log_every == 0) {
+    log_progress(world_, *log_, interval_,
+                 {step, epoch_, total_skips_, trainer_->learning_rate(), result.grad_norm},
+                 *scheduler_);
+    interval_ = ProgressInterval{};
+  }
+}
+
+void TrainingRun::check_replicas(int64_t step) {
+  const ops::ParamStore& params = model_->params();
+  const auto sums = world_.all_gather(bit_checksum(params.values(), params.total_size()));
+  for (size_t r = 1; r < sums.size(); ++r)
+    if (sums[r] != sums[0])
+      throw DistributedError("replicas diverged at step " + std::to_string(step) + ": rank " +
+                             std::to_string(r) + " holds different parameters than rank 0");
+}
+
+// Validates (if the corpus has a validation split); the best model by validation is kept
+// whatever --keep says. Returns true when early stopping says stop.
+bool TrainingRun::validate_and_keep_best() {
+  if (!validator_->available()) return false;
+  const bool best = validator_->run(*model_, *schedule_, *log_, trainer_->step(), epoch_);
+  const bool stop = scheduler_->early_stop(best);
+  if (best) save(true);
+  return stop;
+}
+
+void TrainingRun::finish(StopReason reason) {
+  if (!scheduler_->saved_at(trainer_->step())) save(false);
+  const double seconds = scheduler_->elapsed_seconds();
+  log_->say(std::string("tandem-train: stopped (") + stop_text(reason) + ") after " +
+            std::to_string(trainer_->step()) + " steps, " + std::to_string(epoch_) +
+            " epoch(s), " + duration_text(seconds));
+  log_->write({{"type", "end"},
+               {"step", trainer_->step()},
+               {"epoch", epoch_},
+               {"reason", stop_text(reason)},
+               {"elapsed_s", seconds},
+               {"skipped_steps", total_skips_},
+               {"peak_rss_mib", peak_rss_mib(world_)}});
+}
+
+int run_training(MpiWorld& world, TrainConfig config) {
+  TrainingRun run(world, std::move(config));
+  return run.run();
+}
+
+}  // namespace tandem::trainer

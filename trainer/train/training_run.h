@@ -1,0 +1,89 @@
+// One training run behind tandem-train: set-up and agreement, resume, the loop of steps, epoch
+// ends, validation, checkpoints, progress, and the stop. run() reads as the algorithm; each part
+// has its own named place (the decisions are RunScheduler's).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/batch_loader.h"
+#include "data/corpus.h"
+#include "ops/dnnl_context.h"
+#include "trainer/checkpoint/checkpoint.h"
+#include "trainer/dist/gradient_allreduce.h"
+#include "trainer/dist/mpi_world.h"
+#include "trainer/dist/watchdog.h"
+#include "trainer/model/seq2seq_model.h"
+#include "trainer/train/lr_schedule.h"
+#include "trainer/train/progress_log.h"
+#include "trainer/train/run_scheduler.h"
+#include "trainer/train/train_config.h"
+#include "trainer/train/train_step.h"
+#include "trainer/train/validator.h"
+
+namespace tandem::trainer {
+
+class TrainingRun {
+ public:
+  // Collective set-up: checks the configuration, opens the corpus, agrees with every rank on
+  // configuration and corpus, writes <run_dir>/config.ini, builds the model (rank 0's initial
+  // parameters everywhere), the step, the loaders and the metrics file, and resumes from a
+  // checkpoint if there is one. Throws the same tandem error on every rank when ranks disagree.
+  // Requires: OpenMP threads already set (see tandem_train.cpp).
+  TrainingRun(MpiWorld& world, TrainConfig config);
+  ~TrainingRun();
+  TrainingRun(const TrainingRun&) = delete;
+  TrainingRun& operator=(const TrainingRun&) = delete;
+
+  // Trains until a limit, early stopping or a signal; ends with a checkpoint. Returns the exit
+  // code (ops/exit_codes.h). Collective.
+  int run();
+
+ private:
+  void open_corpus();
+  void agree_on_configuration();
+  void write_run_directory();
+  void build_model();
+  void open_loaders();
+  void log_start();
+  void resume();
+  TrainingState capture_state();
+  void restore(const LoadedCheckpoint& loaded);
+
+  void save(bool is_best);
+  std::vector<data::Batch> next_micro_batches();
+  StopReason end_epoch();
+  void count_step(const StepResult& result);
+  void check_replicas(int64_t step);
+  bool validate_and_keep_best();
+  void finish(StopReason reason);
+
+  MpiWorld& world_;
+  TrainConfig config_;
+  std::optional<data::Corpus> corpus_;
+  std::unique_ptr<MetricsLog> log_;
+  std::unique_ptr<RunScheduler> scheduler_;  // the decisions
+  std::unique_ptr<CollectiveWatchdog> watchdog_;
+  ops::DnnlContext ctx_;
+  std::unique_ptr<Seq2SeqModel> model_;
+  std::unique_ptr<Trainer> trainer_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<BucketedAllReduce> reducer_;
+  std::optional<data::BatchLoader> train_loader_;
+  std::unique_ptr<Validator> validator_;
+  CheckpointIdentity identity_;
+  std::string checkpoint_directory_;
+  ProgressInterval interval_;
+  int64_t epoch_ = 0, consecutive_skips_ = 0, total_skips_ = 0;
+  // Steps of the current epoch, and whether this process saw it begin (a resumed run may start
+  // exactly at an epoch's end, where the first step finds no data).
+  int64_t steps_this_epoch_ = 0;
+  bool epoch_begun_here_ = true;
+};
+
+// Runs training (TrainingRun); returns the exit code.
+int run_training(MpiWorld& world, TrainConfig config);
+
+}  // namespace tandem::trainer
