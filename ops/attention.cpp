@@ -100,18 +100,22 @@ void Attention::scores(const float* queries, int64_t steps, const float* query_p
       for (int64_t s = lengths_[n]; s < S; ++s) weights[(n * steps + t) * S + s] = kMaskedScore;
 }
 
+// The softmax over source positions (rows of [N*T, S]), as oneDNN's v2 softmax API, the one
+// OutputLoss uses too.
+dnnl::softmax_v2_forward::primitive_desc Attention::softmax_forward_pd(
+    const memory::desc& md) const {
+  return {{dnnl::prop_kind::forward_training, dnnl::algorithm::softmax_accurate, md, md, 1},
+          ctx_.engine()};
+}
+
 void Attention::masked_softmax(float* weights, int64_t steps) {
   const memory::desc md({batch_ * steps, source_steps_}, memory::data_type::f32,
                         memory::format_tag::ab);
   const std::string key =
       "softmax_fwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
-  auto& cache = ctx_.primitive_cache();
-  auto found = cache.find(key);
-  if (found == cache.end()) {
-    dnnl::softmax_forward::primitive_desc pd({dnnl::prop_kind::forward_training, md, 1},
-                                             ctx_.engine());
-    found = cache.emplace(key, dnnl::softmax_forward(pd)).first;
-  }
+  auto found = ctx_.primitive_cache().find(key);
+  if (found == ctx_.primitive_cache().end())
+    found = ctx_.remember(key, dnnl::softmax_v2_forward(softmax_forward_pd(md)));
   const memory data = user_memory(ctx_, md, weights);
   found->second.execute(ctx_.stream(), {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});
   ctx_.stream().wait();
@@ -122,13 +126,11 @@ void Attention::softmax_backward(const float* weights, float* diff_weights, int6
                         memory::format_tag::ab);
   const std::string key =
       "softmax_bwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
-  auto& cache = ctx_.primitive_cache();
-  auto found = cache.find(key);
-  if (found == cache.end()) {
-    dnnl::softmax_forward::primitive_desc hint({dnnl::prop_kind::forward_training, md, 1},
-                                               ctx_.engine());
-    dnnl::softmax_backward::primitive_desc pd({md, md, 1}, ctx_.engine(), hint);
-    found = cache.emplace(key, dnnl::softmax_backward(pd)).first;
+  auto found = ctx_.primitive_cache().find(key);
+  if (found == ctx_.primitive_cache().end()) {
+    const dnnl::softmax_v2_backward::primitive_desc pd(
+        {dnnl::algorithm::softmax_accurate, md, md, md, 1}, ctx_.engine(), softmax_forward_pd(md));
+    found = ctx_.remember(key, dnnl::softmax_v2_backward(pd));
   }
   const memory diff = user_memory(ctx_, md, diff_weights);
   found->second.execute(ctx_.stream(), {{DNNL_ARG_DST, user_memory(ctx_, md, weights)},

@@ -72,6 +72,7 @@ class Attention {
   void scores(const float* queries, int64_t steps, const float* query_projection, float* weights);
   void masked_softmax(float* weights, int64_t steps);
   void softmax_backward(const float* weights, float* diff_weights, int64_t steps);
+  dnnl::softmax_v2_forward::primitive_desc softmax_forward_pd(const dnnl::memory::desc& md) const;
 
   DnnlContext& ctx_;
   ParamStore& store_;

@@ -47,7 +47,7 @@ void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
             Activation activation = Activation::kNone);
 
 // bias_grad[N] += sum over the M rows of dy[M, N] (a ones-vector matmul: the reduction
-// primitive is ~50x slower here, see notes/onednn pitfall 10).
+// primitive is ~50x slower here; docs/design.md, oneDNN fact 4).
 void add_column_sums(DnnlContext& ctx, const float* dy, int64_t rows, int64_t cols,
                      float* bias_grad);
 

@@ -1,7 +1,7 @@
 // The decoder's last layer and its loss: logits = h W^T + b, log-softmax over the vocabulary,
 // cross-entropy against the target ids with optional label smoothing; <pad> targets (id 0) are
 // ignored. Returns the loss SUM and the count of real target tokens: the caller normalises
-// (by the global token count over all ranks, design invariant 2).
+// (by the global token count over all ranks, docs/design.md, invariant 2).
 // Letters: M rows (target positions), H hidden size, V vocabulary.
 #pragma once
 

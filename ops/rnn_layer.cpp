@@ -1,4 +1,5 @@
-// Constraints that shaped this file (see the notes in shared/notes/onednn/RESULTS.md):
+// Constraints that shaped this file (oneDNN 2.6 behaviour measured here; docs/design.md lists
+// the facts the code relies on):
 // 1. f32 training uses forward_training + workspace, then backward with the forward pd as hint.
 // 2. Forward weights and diff weights are accepted in plain ldigo (the flat buffers' layout), so
 //    forward reads the parameters in place and backward accumulates straight into the flat

@@ -24,8 +24,9 @@ fi
 scripts/build.sh > /dev/null
 mkdir -p "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# PyTorch as fast as Debian allows (shared/notes/pytorch): OpenBLAS with its AVX-512 kernels,
-# tcmalloc; for the PyTorch runs only.
+# PyTorch as fast as Debian allows: the OpenMP OpenBLAS with its AVX-512 kernels (the
+# OPENBLAS_CORETYPE/L2_SIZE overrides some machines set would force slower ones) and tcmalloc;
+# for the PyTorch runs only.
 torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
            LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)
 

@@ -5,7 +5,7 @@
 # the same after a preemption signal (exit 75); a corrupt newest checkpoint is reported and the
 # previous one used; another model shape is a clear error that leaves the checkpoints alone;
 # a full disk and an unwritable directory fail cleanly with `latest` still valid; keep K + best.
-# Usage: checkpoint_test.sh BUILD_DIR
+# Usage: checkpoint_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
 work=$(mktemp -d)

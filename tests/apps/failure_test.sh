@@ -3,7 +3,7 @@
 # with a checkpoint every 2 steps) ends the job within 30 s and the next run resumes from a
 # verified `latest`, four times over, then finishes; a rank stopped with SIGSTOP ends the job
 # after --collective-timeout with the stopped rank named, and `latest` stays valid.
-# Usage: failure_test.sh BUILD_DIR
+# Usage: failure_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
 work=$(mktemp -d)

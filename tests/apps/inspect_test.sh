@@ -4,10 +4,10 @@
 # an unknown word and a bad side are clear errors; the Projector export parses with the right
 # shapes; plot_embeddings.py (export and the primer's hand-written TSV) and plot_metrics.py
 # write real PNG files.
-# Usage: inspect_test.sh BUILD_DIR
+# Usage: inspect_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
-scripts=$(cd "$(dirname "$0")/../scripts" && pwd)
+scripts=$(cd "$2/scripts" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -60,7 +60,7 @@ else fail "nearest neighbours"; cat nn.txt nn.err; fi
 if [ $code -eq 1 ] && grep -q "'zz' is not in the source vocabulary" unk.err; then pass "unknown word -> exit 1: $(cat unk.err)"
 else fail "unknown word (exit $code)"; cat unk.err; fi
 "$inspect" embeddings run --side middle > /dev/null 2> side.err; code=$?
-if [ $code -eq 2 ] && grep -q "side: 'middle' is neither src nor tgt" side.err; then pass "bad side -> exit 2"
+if [ $code -eq 2 ] && grep -q "side: unknown value 'middle' (expected src or tgt)" side.err; then pass "bad side -> exit 2"
 else fail "bad side (exit $code)"; cat side.err; fi
 "$inspect" embeddings nowhere > /dev/null 2> missing.err; code=$?
 if [ $code -eq 1 ] && grep -q "nowhere" missing.err; then pass "missing checkpoint -> exit 1: $(cat missing.err)"

@@ -4,10 +4,10 @@
 # tokens, over 1 MiB) are refused with a warning naming the line and keep the output aligned;
 # <unk> replacement copies the attended source token; the attention dump holds distributions;
 # decoding + scoring equals scoring the written output; bad files and options are clear errors.
-# Usage: translate_test.sh BUILD_DIR
+# Usage: translate_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
-scripts=$(cd "$(dirname "$0")/../scripts" && pwd)
+scripts=$(cd "$2/scripts" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -1,5 +1,6 @@
-// Beam search on a briefly trained model: beam 1 is greedy, the best hypothesis never scores
-// below greedy's, n-best lists are sorted and distinct, attention matrices are distributions.
+// Beam search on a briefly trained model: beam 1 is greedy, n-best lists are sorted and distinct,
+// attention matrices are distributions; on a planted model where greedy is provably suboptimal,
+// beam 2 finds the better output.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -55,21 +56,79 @@ TEST_F(BeamSearchTest, BeamOfOneIsGreedy) {
     EXPECT_EQ(beam[i][0].tokens, greedy[i]) << "sentence " << i;
 }
 
-TEST_F(BeamSearchTest, BestHypothesisNeverScoresBelowGreedy) {
-  trainer::BeamOptions greedy_options, beam_options;
-  greedy_options.beam_size = 1;
-  greedy_options.length_penalty = beam_options.length_penalty = 0.0;  // compare raw log P
-  beam_options.beam_size = 4;
-  const data::Batch sources = test_sources();
-  const auto greedy = trainer::beam_search(*model_, sources, greedy_options);
-  const auto beam = trainer::beam_search(*model_, sources, beam_options);
-  int better = 0;
-  for (size_t i = 0; i < greedy.size(); ++i) {
-    EXPECT_GE(beam[i][0].log_probability, greedy[i][0].log_probability - 1e-9) << "sentence " << i;
-    better += beam[i][0].log_probability > greedy[i][0].log_probability + 1e-6;
+// A planted model where greedy decoding is provably suboptimal. A one-layer tanh RNN decoder
+// whose state is (almost) the one-hot code of the previous token, an all-zero encoder, and an
+// output layer that reads off these next-token distributions:
+//   after <bos>: A 0.6, B 0.4;   after A: <eos> or one of six C tokens, 1/7 each;
+//   after B or any C: <eos> with probability ~1.
+// Greedy takes A (0.6) and ends with P = 0.6/7 = 0.086; the best output is B (P = 0.4).
+class PlantedBeamSearch : public ::testing::Test {
+ protected:
+  static constexpr int32_t kA = 4, kB = 5, kFirstC = 6, kVocab = 12;
+  static constexpr int64_t kH = 4;  // state slots: 0 after <bos>, 1 after A, 2 after B, 3 after C
+
+  PlantedBeamSearch() : model_(config(), ctx_) {
+    ops::ParamStore& params = model_.params();
+    std::fill(params.values(), params.values() + params.total_size(), 0.0f);
+    auto value = [&](const std::string& name) { return params.find(name)->value; };
+    float* embedding = value("decoder/embedding");  // [V, E]
+    const int32_t slot_of[kVocab] = {-1, -1, 0, -1, 1, 2, 3, 3, 3, 3, 3, 3};
+    for (int32_t token = 0; token < kVocab; ++token)
+      if (slot_of[token] >= 0) embedding[token * kH + slot_of[token]] = 1.0f;
+    float* weights_layer = value("decoder/l0/weights_layer");  // [I, G=1, H]
+    for (int64_t k = 0; k < kH; ++k) weights_layer[k * kH + k] = 3.0f;
+    float* w_c = value("decoder/w_c/weight");  // [H, 2H]: the RNN state half, unchanged
+    for (int64_t k = 0; k < kH; ++k) w_c[k * 2 * kH + kH + k] = 1.0f;
+    // attentional = tanh(tanh(3)) on the slot: scale the logits so z = log P exactly.
+    const float a = std::tanh(std::tanh(3.0f));
+    float* output = value("output/weight");  // [V, H]
+    auto plant = [&](int64_t slot, int32_t token, double probability) {
+      output[token * kH + slot] = static_cast<float>(std::log(probability) / a);
+    };
+    for (int64_t slot = 0; slot < kH; ++slot)
+      for (int32_t token = 0; token < kVocab; ++token)
+        output[token * kH + slot] = -30.0f / a;  // impossible unless planted below
+    plant(0, kA, 0.6);
+    plant(0, kB, 0.4);
+    plant(1, data::kEosId, 1.0 / 7);
+    for (int32_t c = kFirstC; c < kVocab; ++c) plant(1, c, 1.0 / 7);
+    plant(2, data::kEosId, 1.0);
+    plant(3, data::kEosId, 1.0);
+    params.mark_values_changed();
   }
-  std::printf("beam 4 found a more probable output than greedy for %d of %zu sentences\n", better,
-              greedy.size());
+  static trainer::ModelConfig config() {
+    trainer::ModelConfig c;
+    c.cell = ops::CellKind::kVanillaTanh;
+    c.src_vocab_size = 6;
+    c.tgt_vocab_size = kVocab;
+    c.embedding_size = kH;
+    c.hidden_size = kH;
+    c.attention = trainer::AttentionType::kNone;
+    return c;
+  }
+  std::vector<trainer::Hypothesis> decode(int beam_size) {
+    trainer::BeamOptions options;
+    options.beam_size = beam_size;
+    options.length_penalty = 0.0;  // rank by raw log P
+    return trainer::beam_search(model_, data::make_source_batch({{4, 5}}), options)[0];
+  }
+
+  ops::DnnlContext ctx_;
+  trainer::Seq2SeqModel model_;
+};
+
+TEST_F(PlantedBeamSearch, GreedyTakesTheLocallyBestFirstToken) {
+  const trainer::Hypothesis greedy = decode(1)[0];
+  ASSERT_FALSE(greedy.tokens.empty());
+  EXPECT_EQ(greedy.tokens.front(), kA);
+  EXPECT_NEAR(greedy.log_probability, std::log(0.6 / 7), 1e-3);
+}
+
+TEST_F(PlantedBeamSearch, BeamOfTwoFindsTheMoreProbableOutput) {
+  const trainer::Hypothesis best = decode(2)[0];
+  EXPECT_EQ(best.tokens, std::vector<int32_t>{kB});
+  EXPECT_NEAR(best.log_probability, std::log(0.4), 1e-3);
+  EXPECT_GT(best.log_probability, decode(1)[0].log_probability + 1.0);
 }
 
 TEST_F(BeamSearchTest, NBestIsSortedAndDistinct) {

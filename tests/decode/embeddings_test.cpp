@@ -13,6 +13,7 @@
 #include "data/prep.h"
 #include "ops/errors.h"
 #include "ops/optimizer.h"
+#include "tests/decode/model_on_disk.h"
 #include "tests/test_utils.h"
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/decode/embeddings.h"
@@ -35,22 +36,10 @@ class PlantedEmbeddings : public ::testing::Test {
     const char* lines[] = {"aaaa\tx", "aaab\tx y", "abbc\ty", "abcd\tx"};
     for (int repeat = 0; repeat < 5; ++repeat)
       for (const char* line : lines) tsv += std::string(line) + "\n";
-    write_text(dir_.file("train.tsv"), tsv);
-    data::PrepOptions prep;
-    prep.train_tsv = dir_.file("train.tsv");
-    prep.output = dir_.file("corpus");
-    prep.source.tokenizer = data::TokenizerKind::kChar;
-    prep.target.tokenizer = data::TokenizerKind::kWord;
-    data::run_prep(prep);
-    const data::Corpus corpus = data::Corpus::open(prep.output);
-
-    trainer::ModelConfig config;
-    config.src_vocab_size = corpus.manifest().source.vocab_size;
-    config.tgt_vocab_size = corpus.manifest().target.vocab_size;
-    config.embedding_size = 4;
-    config.hidden_size = 8;
+    const data::Corpus corpus =
+        testing::make_corpus(dir_.file("train.tsv"), tsv, dir_.file("corpus"));
     ops::DnnlContext ctx;
-    trainer::Seq2SeqModel model(config, ctx);
+    trainer::Seq2SeqModel model(testing::config_for(corpus), ctx);
     model.params().initialize(3);
     const ops::ParamView* embedding = model.params().find("encoder/embedding");
     ASSERT_NE(embedding, nullptr);
@@ -64,19 +53,7 @@ class PlantedEmbeddings : public ::testing::Test {
           found != planted.end() ? found->second : std::vector<float>{1, 0, 0, 0};
       std::copy(row.begin(), row.end(), embedding->value + static_cast<size_t>(id) * 4);
     }
-    trainer::CheckpointIdentity identity;
-    for (const auto& [key, value] : trainer::to_key_values(config))
-      identity.model_config += key + " = " + value + "\n";
-    identity.run_config = "corpus = " + prep.output + "\n";
-    identity.src_vocab_checksum = corpus.manifest().source.vocab_checksum;
-    identity.tgt_vocab_checksum = corpus.manifest().target.vocab_checksum;
-    identity.optimizer = "adam";
-    ops::Optimizer optimizer(ops::OptimizerConfig{}, model.params().total_size());
-    trainer::TrainingState state;
-    state.step = 7;
-    state.cursors.push_back({});
-    trainer::save_checkpoint(dir_.file("checkpoints"), model.params(), optimizer, state, identity,
-                             false, 3);
+    testing::save_model(model, corpus, dir_.file("corpus"), dir_.file("checkpoints"), 7);
   }
 
   trainer::EmbeddingTable load(trainer::EmbeddingSide side) {

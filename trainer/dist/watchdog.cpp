@@ -99,6 +99,20 @@ std::vector<bool> reachable(const std::vector<std::pair<std::string, int>>& targ
 
 }  // namespace
 
+std::string ranks_behind(const std::vector<std::string>& heartbeats, int rank,
+                         int64_t collectives) {
+  std::string missing;
+  for (size_t r = 0; r < heartbeats.size(); ++r) {
+    if (static_cast<int>(r) == rank) continue;
+    int64_t step = -1, entered = -1;
+    std::istringstream(heartbeats[r]) >> step >> entered;
+    if (entered < collectives)
+      missing += (missing.empty() ? "" : ", ") + std::to_string(r) + " (last heard at step " +
+                 (step < 0 ? std::string("none") : std::to_string(step)) + ")";
+  }
+  return missing;
+}
+
 CollectiveWatchdog::CollectiveWatchdog(int rank, int ranks, std::string heartbeat_dir,
                                        double timeout_seconds)
     : rank_(rank),
@@ -160,16 +174,14 @@ std::string CollectiveWatchdog::missing_ranks() const {
   if (heartbeat_dir_.empty()) return "unknown (no heartbeat directory)";
   const std::string unreachable = unreachable_ranks();
   if (!unreachable.empty()) return unreachable;
-  std::string missing;
+  std::vector<std::string> heartbeats;
   for (int r = 0; r < ranks_; ++r) {
-    if (r == rank_) continue;
-    int64_t step = -1, collectives = -1;
-    std::ifstream(heartbeat_path(heartbeat_dir_, r)) >> step >> collectives;
-    if (collectives < collectives_)
-      missing += (missing.empty() ? "" : ", ") + std::to_string(r) + " (last heard at step " +
-                 (step < 0 ? std::string("none") : std::to_string(step)) + ")";
+    std::string line;
+    std::getline(std::ifstream(heartbeat_path(heartbeat_dir_, r)), line);
+    heartbeats.push_back(line);
   }
-  return missing.empty() ? "none found (every rank arrived and answers)" : missing;
+  const std::string behind = ranks_behind(heartbeats, rank_, collectives_);
+  return behind.empty() ? "none found (every rank arrived and answers)" : behind;
 }
 
 std::string CollectiveWatchdog::unreachable_ranks() const {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace tandem::trainer {
 
@@ -56,5 +57,12 @@ class CollectiveWatchdog {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// The decision behind "ranks that did not arrive": given every rank's heartbeat line
+// ("step collectives-entered port addresses", "" where a rank wrote none), the ranks other than
+// `rank` that entered fewer collectives than `collectives`, as "1 (last heard at step 7), 2 (last
+// heard at step none)"; "" if every rank arrived.
+std::string ranks_behind(const std::vector<std::string>& heartbeats, int rank,
+                         int64_t collectives);
 
 }  // namespace tandem::trainer

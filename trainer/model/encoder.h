@@ -1,6 +1,6 @@
 // The encoder: source embedding, then a stack of RNN layers, each unidirectional or
 // bidirectional (a left-to-right layer plus a left-to-right layer over the per-sequence reversed
-// input, outputs concatenated: exact for padded batches, design invariant 9).
+// input, outputs concatenated: exact for padded batches, docs/design.md, invariant 9).
 // Letters: S source steps, N batch, E embedding size, H encoder output size (H/2 per direction).
 #pragma once
 

@@ -3,8 +3,8 @@
 // totalled; the all-reduce of a bucket starts as soon as the last backward has finished it) ->
 // non-finite check -> global-norm clipping and the optimizer in one pass.
 // The gradient buffer holds d(loss SUM); the update scales it by 1 / (global target tokens), so
-// N ranks are one rank over the union of their batches (design invariant 2), and every decision
-// is taken on reduced values, so all ranks take the same one (invariants 3, 4, 8).
+// N ranks are one rank over the union of their batches (docs/design.md, invariant 2), and every
+// decision is taken on reduced values, so all ranks take the same one (invariants 3, 4, 8).
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,167 @@
+// Checkpoint files and directories in the spirit of leveldb's corruption_test: a file written
+// and read back holds what was saved; a byte flipped inside the parameters, a truncated file or
+// a file of another model is refused with the file named (never loaded); `latest` names the
+// newest and pruning keeps K plus the best.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "ops/errors.h"
+#include "ops/optimizer.h"
+#include "tests/test_utils.h"
+#include "trainer/checkpoint/checkpoint.h"
+
+namespace tandem {
+namespace {
+
+using trainer::CheckpointIdentity;
+using trainer::CheckpointProblem;
+using trainer::TrainingState;
+
+constexpr float kMarker = 1234.5f;  // a value planted in the parameters, to find its bytes
+
+// A small parameter store (two tensors), its optimizer and a state at `step`.
+struct Fixture {
+  ops::ParamStore params;
+  ops::Optimizer optimizer;
+  TrainingState state;
+  CheckpointIdentity identity{"cell = lstm\n", "lr = 0.001\n", "src", "tgt", "adam"};
+
+  explicit Fixture(int64_t rows = 3) : optimizer(make_optimizer(params, rows)) {
+    // Parameter values in the tensors (the store's padding between them stays zero).
+    for (const ops::ParamView& view : params.params())
+      for (size_t i = 0; i < view.size; ++i) view.value[i] = 0.25f * float(view.offset + i);
+    params.values()[1] = kMarker;
+    for (size_t i = 0; i < params.total_size(); ++i) optimizer.first_moment()[i] = float(i);
+    optimizer.set_step_count(7);
+    state.cursors = {{1, 2, 3}};
+  }
+  static ops::Optimizer make_optimizer(ops::ParamStore& store, int64_t rows) {
+    store.declare("encoder/l0/weights_layer", {rows, 4}, {});
+    store.declare("output/bias", {5}, {});
+    store.finalize();
+    ops::OptimizerConfig config;
+    config.kind = ops::OptimizerKind::kAdam;
+    return ops::Optimizer(config, store.total_size());
+  }
+  std::string save(const std::string& directory, int64_t step, bool best = false, int keep = 3) {
+    state.step = step;
+    return directory + "/" +
+           trainer::save_checkpoint(directory, params, optimizer, state, identity, best, keep);
+  }
+  std::optional<trainer::LoadedCheckpoint> load(const std::string& path,
+                                                CheckpointProblem& problem) const {
+    return trainer::load_checkpoint(path, params, identity, problem);
+  }
+};
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(Checkpoint, LoadReturnsWhatWasSaved) {
+  testing::TempDir dir;
+  Fixture fixture;
+  fixture.state.plateau_scale = 0.5;
+  const std::string path = fixture.save(dir.path(), 12);
+  CheckpointProblem problem;
+  const auto loaded = fixture.load(path, problem);
+  ASSERT_TRUE(loaded) << problem.message;
+  EXPECT_EQ(loaded->state, fixture.state);
+  EXPECT_EQ(loaded->values,
+            std::vector<float>(fixture.params.values(),
+                               fixture.params.values() + fixture.params.total_size()));
+  EXPECT_EQ(loaded->first_moment[3], 3.0f);
+  EXPECT_TRUE(trainer::summarize_checkpoint(path).verified);
+}
+
+TEST(Checkpoint, FlippedParameterByteIsRefusedNamingTheFile) {
+  testing::TempDir dir;
+  Fixture fixture;
+  const std::string path = fixture.save(dir.path(), 5);
+  std::string bytes = read_bytes(path);
+  char marker[sizeof kMarker];
+  std::memcpy(marker, &kMarker, sizeof kMarker);
+  const size_t at = bytes.find(std::string(marker, sizeof marker));
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 1] ^= 0x10;
+  testing::write_text(path, bytes);
+  CheckpointProblem problem;
+  EXPECT_FALSE(fixture.load(path, problem));
+  EXPECT_FALSE(problem.incompatible) << "a corrupt file: an older one may be tried";
+  EXPECT_EQ(problem.message.rfind(path + ": content checksum mismatch", 0), 0u) << problem.message;
+  EXPECT_FALSE(trainer::summarize_checkpoint(path).verified);
+}
+
+TEST(Checkpoint, TruncatedFileIsRefusedNamingTheFile) {
+  testing::TempDir dir;
+  Fixture fixture;
+  const std::string path = fixture.save(dir.path(), 5);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  CheckpointProblem problem;
+  EXPECT_FALSE(fixture.load(path, problem));
+  EXPECT_FALSE(problem.incompatible);
+  EXPECT_NE(problem.message.find(path), std::string::npos) << problem.message;
+}
+
+TEST(Checkpoint, AnotherModelIsIncompatibleNotCorrupt) {
+  testing::TempDir dir;
+  Fixture small(3), large(4);
+  const std::string path = small.save(dir.path(), 5);
+  CheckpointProblem problem;
+  EXPECT_FALSE(large.load(path, problem));
+  EXPECT_TRUE(problem.incompatible);
+  EXPECT_NE(problem.message.find("encoder/l0/weights_layer has shape [3,4], the model [4,4]"),
+            std::string::npos)
+      << problem.message;
+}
+
+TEST(Checkpoint, AnotherVocabularyIsIncompatible) {
+  testing::TempDir dir;
+  Fixture fixture;
+  const std::string path = fixture.save(dir.path(), 5);
+  fixture.identity.tgt_vocab_checksum = "other";
+  CheckpointProblem problem;
+  EXPECT_FALSE(fixture.load(path, problem));
+  EXPECT_TRUE(problem.incompatible);
+  EXPECT_NE(problem.message.find("tgt_vocab_checksum"), std::string::npos) << problem.message;
+}
+
+TEST(Checkpoint, NotACheckpointIsAFormatProblem) {
+  testing::TempDir dir;
+  Fixture fixture;
+  testing::write_text(dir.file("ckpt.000000001.h5"), "random bytes, not HDF5");
+  CheckpointProblem problem;
+  EXPECT_FALSE(fixture.load(dir.file("ckpt.000000001.h5"), problem));
+  EXPECT_FALSE(problem.incompatible);
+}
+
+TEST(CheckpointDirectory, LatestFirstThenNewerStepsAndPruningKeepsBest) {
+  testing::TempDir dir;
+  Fixture fixture;
+  fixture.save(dir.path(), 10, /*best=*/true, 2);
+  fixture.save(dir.path(), 20, false, 2);
+  fixture.save(dir.path(), 30, false, 2);
+  fixture.save(dir.path(), 40, false, 2);
+  const std::vector<std::string> candidates = trainer::checkpoint_candidates(dir.path());
+  ASSERT_EQ(candidates.size(), 3u);  // 40, 30 (keep 2) and the best, 10
+  EXPECT_EQ(candidates[0], dir.file("ckpt.000000040.h5"));
+  EXPECT_EQ(candidates[1], dir.file("ckpt.000000030.h5"));
+  EXPECT_EQ(candidates[2], dir.file("ckpt.000000010.h5"));
+  EXPECT_EQ(trainer::resolve_checkpoint(dir.path(), true), dir.file("ckpt.000000010.h5"));
+  EXPECT_EQ(trainer::resolve_checkpoint(dir.path(), false), dir.file("ckpt.000000040.h5"));
+}
+
+TEST(CheckpointDirectory, AnEmptyDirectoryIsAnErrorNamingIt) {
+  testing::TempDir dir;
+  const std::string message =
+      testing::error_message<IoError>([&] { trainer::resolve_checkpoint(dir.path(), true); });
+  EXPECT_NE(message.find(dir.path()), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace tandem
