@@ -228,11 +228,9 @@ std::string PrepSummary::to_text() const {
   return text;
 }
 
-PrepSummary run_prep(const PrepOptions& options) {
-  const Input train =
-      checked_input(options.train_tsv, options.train_source, options.train_target, "train");
-  const Input valid =
-      checked_input(options.valid_tsv, options.valid_source, options.valid_target, "valid");
+namespace {
+
+void check_options(const PrepOptions& options, const Input& train, const Input& valid) {
   require_config(train.present(), "train",
                  "no training input (--train FILE.tsv or --train-src/--train-tgt)");
   require_config(!(valid.present() && options.valid_fraction > 0.0), "valid-fraction",
@@ -250,158 +248,199 @@ PrepSummary run_prep(const PrepOptions& options) {
         side->sentencepiece_model.empty() || side->tokenizer == TokenizerKind::kSentencePiece,
         "sp-model", "a SentencePiece model needs --tokenizer sentencepiece for that side");
   }
-  prepare_output_directory(options);
+}
 
-  // Pass 1: count tokens (char/word) or collect a sample (SentencePiece) of the training pairs.
-  PrepSummary summary;
-  const PrepSideOptions* sides[2] = {&options.source, &options.target};
-  std::unordered_map<std::string, int64_t> counts[2];
-  std::vector<std::string> samples[2];
-  std::unique_ptr<Tokenizer> tokenizers[2];
-  for (int s = 0; s < 2; ++s)
-    if (sides[s]->tokenizer != TokenizerKind::kSentencePiece ||
-        !sides[s]->sentencepiece_model.empty())
-      tokenizers[s] = make_tokenizer(sides[s]->tokenizer, sides[s]->sentencepiece_model);
-  int64_t training_pairs = 0, physical_lines = 0;
-  const std::string train_name = train.tsv.empty() ? train.source : train.tsv;
-  {
-    auto reader = train.open(options.read);
-    Progress progress(options, "tandem-prep: pass 1");
+// One run of tandem-prep, in its phases: count (pass 1), vocabularies, shards (pass 2), summary.
+// Index s is the side: 0 source, 1 target.
+class PrepRun {
+ public:
+  explicit PrepRun(const PrepOptions& options) : options_(options) {
+    for (int s = 0; s < 2; ++s)
+      if (sides_[s]->tokenizer != TokenizerKind::kSentencePiece ||
+          !sides_[s]->sentencepiece_model.empty())
+        tokenizers_[s] = make_tokenizer(sides_[s]->tokenizer, sides_[s]->sentencepiece_model);
+  }
+
+  // Pass 1: counts tokens (char/word) or collects a sample (SentencePiece) of the training pairs.
+  void count(const Input& train, const std::string& train_name) {
+    auto reader = train.open(options_.read);
+    Progress progress(options_, "tandem-prep: pass 1");
     TextPair pair;
-    int64_t lines = 0;
+    int64_t lines = 0, training_pairs = 0;
     while (reader->next(pair)) {
       progress.line(++lines);
-      if (pair.source.empty() || pair.target.empty() || goes_to_valid(options, pair.source))
+      if (pair.source.empty() || pair.target.empty() || goes_to_valid(options_, pair.source))
         continue;
       ++training_pairs;
       const std::string* texts[2] = {&pair.source, &pair.target};
       for (int s = 0; s < 2; ++s) {
-        if (tokenizers[s] && tokenizers[s]->kind() != TokenizerKind::kSentencePiece) {
-          for (std::string& token : tokenizers[s]->split(*texts[s])) ++counts[s][token];
-        } else if (!tokenizers[s] &&
-                   static_cast<int64_t>(samples[s].size()) < options.sentencepiece_sample) {
-          samples[s].push_back(*texts[s]);
+        if (tokenizers_[s] && tokenizers_[s]->kind() != TokenizerKind::kSentencePiece) {
+          for (std::string& token : tokenizers_[s]->split(*texts[s])) ++counts_[s][token];
+        } else if (!tokenizers_[s] &&
+                   static_cast<int64_t>(samples_[s].size()) < options_.sentencepiece_sample) {
+          samples_[s].push_back(*texts[s]);
         }
       }
     }
-    physical_lines = reader->counts().lines;
+    if (training_pairs == 0)
+      throw FormatError(train_name + ": no usable training pairs (" +
+                        std::to_string(reader->counts().lines) +
+                        " lines read: every one was empty, malformed, too long or went to the "
+                        "validation split)");
+    training_pairs_ = training_pairs;
   }
-  if (training_pairs == 0)
-    throw FormatError(train_name + ": no usable training pairs (" + std::to_string(physical_lines) +
-                      " lines read: every one was empty, malformed, too long or went to the "
-                      "validation split)");
 
   // Vocabularies (and SentencePiece models), written before any shard: shards record checksums.
-  Manifest manifest;
-  SideInfo* infos[2] = {&manifest.source, &manifest.target};
-  const char* prefixes[2] = {"src", "tgt"};
-  Vocabulary vocabularies[2];
-  for (int s = 0; s < 2; ++s) {
-    SideInfo& info = *infos[s];
-    info.tokenizer = sides[s]->tokenizer;
-    if (info.tokenizer == TokenizerKind::kSentencePiece) {
-      info.sentencepiece_model = std::string(prefixes[s]) + ".spm.model";
-      const std::string model_path = options.output + "/" + info.sentencepiece_model;
-      if (!sides[s]->sentencepiece_model.empty()) {
-        write_file_atomically(model_path, read_file(sides[s]->sentencepiece_model));
+  void build_vocabularies() {
+    SideInfo* infos[2] = {&manifest_.source, &manifest_.target};
+    const char* prefixes[2] = {"src", "tgt"};
+    for (int s = 0; s < 2; ++s) {
+      SideInfo& info = *infos[s];
+      info.tokenizer = sides_[s]->tokenizer;
+      if (info.tokenizer == TokenizerKind::kSentencePiece) {
+        info.sentencepiece_model = std::string(prefixes[s]) + ".spm.model";
+        const std::string model_path = options_.output + "/" + info.sentencepiece_model;
+        if (!sides_[s]->sentencepiece_model.empty()) {
+          write_file_atomically(model_path, read_file(sides_[s]->sentencepiece_model));
+        } else {
+          train_sentencepiece(
+              samples_[s],
+              static_cast<int>(sides_[s]->vocab_size > 0 ? sides_[s]->vocab_size : 8000),
+              options_.sentencepiece_type, model_path);
+        }
+        samples_[s].clear();
+        samples_[s].shrink_to_fit();
+        tokenizers_[s] = make_tokenizer(info.tokenizer, model_path);
+        vocabularies_[s] = Vocabulary::from_tokens(tokenizers_[s]->inventory(), {});
       } else {
-        train_sentencepiece(
-            samples[s], static_cast<int>(sides[s]->vocab_size > 0 ? sides[s]->vocab_size : 8000),
-            options.sentencepiece_type, model_path);
+        vocabularies_[s] =
+            Vocabulary::build(counts_[s], sides_[s]->vocab_size, sides_[s]->min_count);
       }
-      samples[s].clear();
-      samples[s].shrink_to_fit();
-      tokenizers[s] = make_tokenizer(info.tokenizer, model_path);
-      vocabularies[s] = Vocabulary::from_tokens(tokenizers[s]->inventory(), {});
-    } else {
-      vocabularies[s] = Vocabulary::build(counts[s], sides[s]->vocab_size, sides[s]->min_count);
+      counts_[s].clear();
+      info.vocabulary_file = std::string(prefixes[s]) + ".vocab";
+      info.vocab_size = vocabularies_[s].size();
+      info.vocab_checksum = vocabularies_[s].checksum();
+      vocabularies_[s].save(options_.output + "/" + info.vocabulary_file);
     }
-    counts[s].clear();
-    info.vocabulary_file = std::string(prefixes[s]) + ".vocab";
-    info.vocab_size = vocabularies[s].size();
-    info.vocab_checksum = vocabularies[s].checksum();
-    vocabularies[s].save(options.output + "/" + info.vocabulary_file);
   }
 
-  // Pass 2: tokenise, filter by length, write shards.
-  const int64_t shard_size = options.shards > 0
-                                 ? (training_pairs + options.shards - 1) / options.shards
-                                 : options.shard_size;
-  SplitWriter train_writer(options, manifest, "train", shard_size);
-  SplitWriter valid_writer(options, manifest, "valid", shard_size);
-  LengthHistogram lengths[2];
-  OovCount oov[2][2];  // [side][0 train, 1 valid]
-  std::vector<int32_t> ids[2];
-  auto process = [&](const Input& input, bool validation_input) {
-    auto reader = input.open(options.read);
-    Progress progress(options,
+  // Pass 2: tokenises, filters by length and writes the shards of both splits.
+  void write_shards(const Input& train, const Input& valid, const std::string& train_name) {
+    const int64_t shard_size = options_.shards > 0
+                                   ? (training_pairs_ + options_.shards - 1) / options_.shards
+                                   : options_.shard_size;
+    SplitWriter train_writer(options_, manifest_, "train", shard_size);
+    SplitWriter valid_writer(options_, manifest_, "valid", shard_size);
+    shard(train, false, train_writer, valid_writer);
+    if (summary_.kept_train == 0)  // pass 1 found pairs: the file changed while prep read it
+      throw FormatError(train_name +
+                        ": the second reading found no usable training pairs (did "
+                        "the file change while tandem-prep ran?)");
+    if (valid.present()) shard(valid, true, train_writer, valid_writer);
+    manifest_.splits["train"] = train_writer.finish();
+    manifest_.splits["valid"] = valid_writer.finish();
+  }
+
+  // The summary, stored in the manifest, which is written last.
+  PrepSummary finish() {
+    summary_.train_shards = static_cast<int64_t>(manifest_.splits["train"].size());
+    summary_.valid_shards = static_cast<int64_t>(manifest_.splits["valid"].size());
+    summary_.source_vocab = vocabularies_[0].size();
+    summary_.target_vocab = vocabularies_[1].size();
+    summary_.source_oov_train = oov_[0][0].rate();
+    summary_.source_oov_valid = oov_[0][1].rate();
+    summary_.target_oov_train = oov_[1][0].rate();
+    summary_.target_oov_valid = oov_[1][1].rate();
+    int64_t* percentiles[2][4] = {
+        {&summary_.source_p50, &summary_.source_p90, &summary_.source_p99, &summary_.source_max},
+        {&summary_.target_p50, &summary_.target_p90, &summary_.target_p99, &summary_.target_max}};
+    const double points[4] = {0.5, 0.9, 0.99, 1.0};
+    for (int s = 0; s < 2; ++s)
+      for (int k = 0; k < 4; ++k) *percentiles[s][k] = lengths_[s].percentile(points[k]);
+    manifest_.summary_json = summary_.to_json();
+    write_file_atomically(options_.output + "/" + kManifestFile, manifest_.to_json());
+    return summary_;
+  }
+
+ private:
+  void shard(const Input& input, bool validation_input, SplitWriter& train_writer,
+             SplitWriter& valid_writer) {
+    auto reader = input.open(options_.read);
+    Progress progress(options_,
                       validation_input ? "tandem-prep: validation" : "tandem-prep: pass 2");
     TextPair pair;
     int64_t lines = 0;
     while (reader->next(pair)) {
       progress.line(++lines);
       if (pair.source.empty() || pair.target.empty()) {
-        ++summary.empty_side;
+        ++summary_.empty_side;
         continue;
       }
-      const bool to_valid = validation_input || goes_to_valid(options, pair.source);
-      const std::string* texts[2] = {&pair.source, &pair.target};
-      bool too_long = false;
+      const bool to_valid = validation_input || goes_to_valid(options_, pair.source);
+      if (!tokenize(pair)) continue;
       for (int s = 0; s < 2; ++s) {
-        ids[s].clear();
-        for (const std::string& token : tokenizers[s]->split(*texts[s]))
-          ids[s].push_back(vocabularies[s].id(token));
-        too_long = too_long || (options.max_length > 0 &&
-                                static_cast<int64_t>(ids[s].size()) > options.max_length);
+        OovCount& count = oov_[s][to_valid ? 1 : 0];
+        count.tokens += static_cast<int64_t>(ids_[s].size());
+        count.unknown += std::count(ids_[s].begin(), ids_[s].end(), kUnkId);
+        if (!to_valid) lengths_[s].add(static_cast<int64_t>(ids_[s].size()));
       }
-      if (ids[0].empty() || ids[1].empty()) {  // e.g. SentencePiece turned the text into nothing
-        ++summary.empty_side;
-        continue;
-      }
-      if (too_long) {
-        ++summary.too_long;
-        continue;
-      }
-      for (int s = 0; s < 2; ++s) {
-        OovCount& count = oov[s][to_valid ? 1 : 0];
-        count.tokens += static_cast<int64_t>(ids[s].size());
-        count.unknown += std::count(ids[s].begin(), ids[s].end(), kUnkId);
-        if (!to_valid) lengths[s].add(static_cast<int64_t>(ids[s].size()));
-      }
-      (to_valid ? valid_writer : train_writer).add(ids[0], ids[1]);
-      ++(to_valid ? summary.kept_valid : summary.kept_train);
+      (to_valid ? valid_writer : train_writer).add(ids_[0], ids_[1]);
+      ++(to_valid ? summary_.kept_valid : summary_.kept_train);
     }
-    add_read_counts(summary, reader->counts());
-  };
-  process(train, false);
-  if (summary.kept_train == 0)  // pass 1 found pairs: the file changed while prep read it
-    throw FormatError(train_name +
-                      ": the second reading found no usable training pairs (did "
-                      "the file change while tandem-prep ran?)");
-  if (valid.present()) process(valid, true);
-  manifest.splits["train"] = train_writer.finish();
-  manifest.splits["valid"] = valid_writer.finish();
-
-  summary.train_shards = static_cast<int64_t>(manifest.splits["train"].size());
-  summary.valid_shards = static_cast<int64_t>(manifest.splits["valid"].size());
-  summary.source_vocab = vocabularies[0].size();
-  summary.target_vocab = vocabularies[1].size();
-  summary.source_oov_train = oov[0][0].rate();
-  summary.source_oov_valid = oov[0][1].rate();
-  summary.target_oov_train = oov[1][0].rate();
-  summary.target_oov_valid = oov[1][1].rate();
-  int64_t* percentiles[2][4] = {
-      {&summary.source_p50, &summary.source_p90, &summary.source_p99, &summary.source_max},
-      {&summary.target_p50, &summary.target_p90, &summary.target_p99, &summary.target_max}};
-  for (int s = 0; s < 2; ++s) {
-    *percentiles[s][0] = lengths[s].percentile(0.5);
-    *percentiles[s][1] = lengths[s].percentile(0.9);
-    *percentiles[s][2] = lengths[s].percentile(0.99);
-    *percentiles[s][3] = lengths[s].percentile(1.0);
+    add_read_counts(summary_, reader->counts());
   }
-  manifest.summary_json = summary.to_json();
-  write_file_atomically(options.output + "/" + kManifestFile, manifest.to_json());
-  return summary;
+
+  // Both sides' ids into ids_; false (counted) if a side is empty or too long.
+  bool tokenize(const TextPair& pair) {
+    const std::string* texts[2] = {&pair.source, &pair.target};
+    bool too_long = false;
+    for (int s = 0; s < 2; ++s) {
+      ids_[s].clear();
+      for (const std::string& token : tokenizers_[s]->split(*texts[s]))
+        ids_[s].push_back(vocabularies_[s].id(token));
+      too_long = too_long || (options_.max_length > 0 &&
+                              static_cast<int64_t>(ids_[s].size()) > options_.max_length);
+    }
+    if (ids_[0].empty() || ids_[1].empty()) {  // e.g. SentencePiece turned the text into nothing
+      ++summary_.empty_side;
+      return false;
+    }
+    if (too_long) {
+      ++summary_.too_long;
+      return false;
+    }
+    return true;
+  }
+
+  const PrepOptions& options_;
+  const PrepSideOptions* sides_[2] = {&options_.source, &options_.target};
+  std::unique_ptr<Tokenizer> tokenizers_[2];
+  std::unordered_map<std::string, int64_t> counts_[2];
+  std::vector<std::string> samples_[2];
+  int64_t training_pairs_ = 0;
+  Vocabulary vocabularies_[2];
+  Manifest manifest_;
+  PrepSummary summary_;
+  LengthHistogram lengths_[2];
+  OovCount oov_[2][2];  // [side][0 train, 1 valid]
+  std::vector<int32_t> ids_[2];
+};
+
+}  // namespace
+
+PrepSummary run_prep(const PrepOptions& options) {
+  const Input train =
+      checked_input(options.train_tsv, options.train_source, options.train_target, "train");
+  const Input valid =
+      checked_input(options.valid_tsv, options.valid_source, options.valid_target, "valid");
+  check_options(options, train, valid);
+  prepare_output_directory(options);
+  const std::string train_name = train.tsv.empty() ? train.source : train.tsv;
+  PrepRun run(options);
+  run.count(train, train_name);
+  run.build_vocabularies();
+  run.write_shards(train, valid, train_name);
+  return run.finish();
 }
 
 }  // namespace tandem::data

@@ -293,22 +293,18 @@ dnnl::memory RnnLayer::weights_for(const dnnl::primitive_desc& pd, int arg) {
   return copy.memory;
 }
 
-void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32_t* lengths,
-                       const float* h0, const float* c0, float* y, float* h_last, float* c_last,
-                       RnnTape* tape) {
-  check_lengths(lengths, steps, batch);
-  const bool training = tape != nullptr;
-  if (!training) inference_tape_.clear();
-  RnnTape::Call& call = training ? tape->push() : inference_tape_.push();
+// Fills the call's record and initial state; returns the primitive's input and output: the
+// caller's f32 buffers, or tape-owned bf16 copies (the input converted here).
+std::pair<const void*, void*> RnnLayer::begin_call(RnnTape::Call& call, const float* x,
+                                                   int64_t steps, int64_t batch, const float* h0,
+                                                   const float* c0, float* y) {
   const int64_t hidden = hidden_size_;
-  const bool lstm = has_cell_state(cell_);
   const bool low = type_ == dt::bf16;
   const size_t element = element_size(type_);
   call.x = x;
   call.y = y;
   call.steps = steps;
   call.batch = batch;
-  // The primitive's input and output: the caller's f32 buffers, or tape-owned bf16 copies.
   const void* source = x;
   void* destination = y;
   if (low) {
@@ -326,19 +322,69 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
       std::memcpy(call.initial_state.data(), h0,
                   sizeof(float) * static_cast<size_t>(batch * hidden));
   }
-  if (c0 && lstm)
+  if (c0 && has_cell_state(cell_))
     std::memcpy(call.initial_state.data() + cell_offset(batch, hidden, element), c0,
                 sizeof(float) * static_cast<size_t>(batch * hidden));
+  return {source, destination};
+}
 
-  const memory bias =
-      user_memory(ctx_, memory::desc({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo),
-                  store_.view(bias_).value);
+// Runs the forward primitive over one segment (steps [t_begin, t_end) of its `batch` rows) from
+// `previous_state` (a state buffer of `previous_batch` rows) into segment.state.
+void RnnLayer::forward_segment(RnnTape::Segment& segment, int64_t full_batch, bool training,
+                               const unsigned char* source, unsigned char* destination,
+                               const unsigned char* previous_state, int64_t previous_batch) {
+  const int64_t hidden = hidden_size_, active = segment.batch;
+  const int64_t steps = segment.t_end - segment.t_begin;
+  const auto element = static_cast<int64_t>(element_size(type_));
+  Primitives& prims = primitives(steps, active, full_batch, training);
+  const memory::desc h_state = state_md(active, hidden, type_), c_state = state_md(active, hidden);
+  segment.state.resize(state_bytes(active, hidden, element_size(type_)));
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC_LAYER,
+       user_memory(ctx_, sequence_md(steps, active, input_size_, full_batch, type_),
+                   source + segment.t_begin * full_batch * input_size_ * element)},
+      {DNNL_ARG_SRC_ITER, user_memory(ctx_, h_state, previous_state)},
+      {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_LAYER)},
+      {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_ITER)},
+      {DNNL_ARG_BIAS,
+       user_memory(ctx_, memory::desc({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo),
+                   store_.view(bias_).value)},
+      {DNNL_ARG_DST_LAYER,
+       user_memory(ctx_, sequence_md(steps, active, hidden, full_batch, type_),
+                   destination + segment.t_begin * full_batch * hidden * element)},
+      {DNNL_ARG_DST_ITER, user_memory(ctx_, h_state, segment.state.data())}};
+  if (has_cell_state(cell_)) {
+    const size_t element_bytes = element_size(type_);
+    args.emplace(DNNL_ARG_SRC_ITER_C,
+                 user_memory(ctx_, c_state,
+                             previous_state + cell_offset(previous_batch, hidden, element_bytes)));
+    args.emplace(DNNL_ARG_DST_ITER_C,
+                 user_memory(ctx_, c_state,
+                             segment.state.data() + cell_offset(active, hidden, element_bytes)));
+  }
+  if (training) {
+    const memory::desc workspace_md = prims.forward_pd.workspace_desc();
+    segment.workspace.resize((workspace_md.get_size() + sizeof(float) - 1) / sizeof(float));
+    args.emplace(DNNL_ARG_WORKSPACE, user_memory(ctx_, workspace_md, segment.workspace.data()));
+  }
+  prims.forward.execute(ctx_.stream(), args);
+  ctx_.stream().wait();
+}
+
+void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32_t* lengths,
+                       const float* h0, const float* c0, float* y, float* h_last, float* c_last,
+                       RnnTape* tape) {
+  check_lengths(lengths, steps, batch);
+  const bool training = tape != nullptr;
+  if (!training) inference_tape_.clear();
+  RnnTape::Call& call = training ? tape->push() : inference_tape_.push();
+  const int64_t hidden = hidden_size_;
+  const size_t element = element_size(type_);
+  const auto [source, destination] = begin_call(call, x, steps, batch, h0, c0, y);
   const unsigned char* previous_state = call.initial_state.data();
   int64_t previous_batch = batch;  // rows in the previous state buffer (its c part follows them)
   int64_t t_begin = 0;
   int64_t active = batch;  // sequences with length > t_begin are rows [0, active)
-  const auto* source_bytes = static_cast<const unsigned char*>(source);
-  auto* destination_bytes = static_cast<unsigned char*>(destination);
   while (active > 0) {
     const int64_t t_end = lengths[active - 1];
     int64_t still_active = active;  // sequences that go on after t_end
@@ -348,45 +394,15 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
     segment.t_begin = t_begin;
     segment.t_end = t_end;
     segment.batch = active;
-
-    Primitives& prims = primitives(t_end - t_begin, active, batch, training);
-    const memory::desc h_state = state_md(active, hidden, type_),
-                       c_state = state_md(active, hidden);
-    segment.state.resize(state_bytes(active, hidden, element));
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_LAYER,
-         user_memory(ctx_, sequence_md(t_end - t_begin, active, input_size_, batch, type_),
-                     source_bytes + t_begin * batch * input_size_ * static_cast<int64_t>(element))},
-        {DNNL_ARG_SRC_ITER, user_memory(ctx_, h_state, previous_state)},
-        {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_LAYER)},
-        {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.forward_pd, DNNL_ARG_WEIGHTS_ITER)},
-        {DNNL_ARG_BIAS, bias},
-        {DNNL_ARG_DST_LAYER,
-         user_memory(ctx_, sequence_md(t_end - t_begin, active, hidden, batch, type_),
-                     destination_bytes + t_begin * batch * hidden * static_cast<int64_t>(element))},
-        {DNNL_ARG_DST_ITER, user_memory(ctx_, h_state, segment.state.data())}};
-    if (lstm) {
-      args.emplace(DNNL_ARG_SRC_ITER_C,
-                   user_memory(ctx_, c_state,
-                               previous_state + cell_offset(previous_batch, hidden, element)));
-      args.emplace(
-          DNNL_ARG_DST_ITER_C,
-          user_memory(ctx_, c_state, segment.state.data() + cell_offset(active, hidden, element)));
-    }
-    if (training) {
-      const memory::desc workspace_md = prims.forward_pd.workspace_desc();
-      segment.workspace.resize((workspace_md.get_size() + sizeof(float) - 1) / sizeof(float));
-      args.emplace(DNNL_ARG_WORKSPACE, user_memory(ctx_, workspace_md, segment.workspace.data()));
-    }
-    prims.forward.execute(ctx_.stream(), args);
-    ctx_.stream().wait();
+    forward_segment(segment, batch, training, static_cast<const unsigned char*>(source),
+                    static_cast<unsigned char*>(destination), previous_state, previous_batch);
 
     // Sequences that end at t_end are rows [still_active, active): their final states.
     const int64_t ending = active - still_active;
     if (h_last)
       copy_h_to_f32(segment.state.data(), type_, still_active, ending, hidden,
                     h_last + still_active * hidden);
-    if (c_last && lstm)
+    if (c_last && has_cell_state(cell_))
       std::memcpy(c_last + still_active * hidden,
                   reinterpret_cast<const float*>(segment.state.data() +
                                                  cell_offset(active, hidden, element)) +
@@ -399,7 +415,67 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
     active = still_active;
   }
   zero_rows(destination, element, t_begin, steps, 0, batch, hidden);
-  if (low) convert_to_f32(call.low_y.data(), y, steps * batch * hidden);
+  if (type_ == dt::bf16) convert_to_f32(call.low_y.data(), y, steps * batch * hidden);
+}
+
+// Runs the backward primitive over segment `s` of `call`: diff_x of its steps, the state
+// gradient at its start into diff_src_iter_, weight gradients accumulated; carry_ holds the
+// state gradient at its end.
+void RnnLayer::backward_segment(const RnnTape::Call& call, size_t s, const float* diff_y,
+                                float* diff_x) {
+  const RnnTape::Segment& segment = call.segments[s];
+  const int64_t hidden = hidden_size_, batch = call.batch, state_size = batch * hidden;
+  const int64_t active = segment.batch, steps = segment.t_end - segment.t_begin;
+  const size_t element = element_size(type_);
+  const bool low = type_ == dt::bf16;
+  const auto* source = static_cast<const unsigned char*>(
+      low ? static_cast<const void*>(call.low_x.data()) : static_cast<const void*>(call.x));
+  const auto* destination = static_cast<const unsigned char*>(
+      low ? static_cast<const void*>(call.low_y.data()) : static_cast<const void*>(call.y));
+  Primitives& prims = primitives(steps, active, batch, true);
+  const memory::desc h_state = state_md(active, hidden, type_), state = state_md(active, hidden);
+  const memory::desc bias_md({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo);
+  const unsigned char* src_state =
+      s == 0 ? call.initial_state.data() : call.segments[s - 1].state.data();
+  const int64_t src_rows = s == 0 ? batch : call.segments[s - 1].batch;
+  const int64_t x_offset = segment.t_begin * batch * input_size_;
+  const int64_t y_offset = segment.t_begin * batch * hidden;
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC_LAYER,
+       user_memory(ctx_, sequence_md(steps, active, input_size_, batch, type_),
+                   source + x_offset * static_cast<int64_t>(element))},
+      {DNNL_ARG_SRC_ITER, user_memory(ctx_, h_state, src_state)},
+      {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_LAYER)},
+      {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_ITER)},
+      {DNNL_ARG_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).value)},
+      {DNNL_ARG_DST_LAYER, user_memory(ctx_, sequence_md(steps, active, hidden, batch, type_),
+                                       destination + y_offset * static_cast<int64_t>(element))},
+      {DNNL_ARG_DST_ITER, user_memory(ctx_, h_state, segment.state.data())},
+      {DNNL_ARG_WORKSPACE,
+       user_memory(ctx_, prims.forward_pd.workspace_desc(), segment.workspace.data())},
+      {DNNL_ARG_DIFF_SRC_LAYER,
+       user_memory(ctx_, sequence_md(steps, active, input_size_, batch), diff_x + x_offset)},
+      {DNNL_ARG_DIFF_SRC_ITER, user_memory(ctx_, state, diff_src_iter_.data())},
+      {DNNL_ARG_DIFF_WEIGHTS_LAYER,
+       user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_LAYER), store_.view(weights_layer_).grad)},
+      {DNNL_ARG_DIFF_WEIGHTS_ITER,
+       user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_ITER), store_.view(weights_iter_).grad)},
+      {DNNL_ARG_DIFF_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).grad)},
+      {DNNL_ARG_DIFF_DST_LAYER,
+       user_memory(ctx_, sequence_md(steps, active, hidden, batch), diff_y + y_offset)},
+      {DNNL_ARG_DIFF_DST_ITER, user_memory(ctx_, state, carry_.data())}};
+  if (has_cell_state(cell_)) {
+    args.emplace(DNNL_ARG_SRC_ITER_C,
+                 user_memory(ctx_, state, src_state + cell_offset(src_rows, hidden, element)));
+    args.emplace(
+        DNNL_ARG_DST_ITER_C,
+        user_memory(ctx_, state, segment.state.data() + cell_offset(active, hidden, element)));
+    args.emplace(DNNL_ARG_DIFF_SRC_ITER_C,
+                 user_memory(ctx_, state, diff_src_iter_.data() + active * hidden));
+    args.emplace(DNNL_ARG_DIFF_DST_ITER_C, user_memory(ctx_, state, carry_.data() + state_size));
+  }
+  prims.backward.execute(ctx_.stream(), args);
+  ctx_.stream().wait();
 }
 
 void RnnLayer::backward(RnnTape& tape, const float* diff_y, const float* diff_h_last,
@@ -409,71 +485,19 @@ void RnnLayer::backward(RnnTape& tape, const float* diff_y, const float* diff_h_
   const int64_t batch = call.batch;
   const int64_t state_size = batch * hidden;
   const bool lstm = has_cell_state(cell_);
-  const bool low = type_ == dt::bf16;
-  const size_t element = element_size(type_);
   // carry_ holds d(loss)/d(state) at the current segment boundary: h part, then c part (f32).
   carry_.assign(static_cast<size_t>(2 * state_size), 0.0f);
   if (diff_h_last) std::memcpy(carry_.data(), diff_h_last, sizeof(float) * state_size);
   if (diff_c_last && lstm)
     std::memcpy(carry_.data() + state_size, diff_c_last, sizeof(float) * state_size);
   diff_src_iter_.resize(static_cast<size_t>(2 * state_size));
-
-  const ParamView& weights_layer = store_.view(weights_layer_);
-  const ParamView& weights_iter = store_.view(weights_iter_);
-  const memory::desc bias_md({1, 1, bias_gate_count(cell_), hidden}, dt::f32, tag::ldgo);
-  const auto* source = static_cast<const unsigned char*>(
-      low ? static_cast<const void*>(call.low_x.data()) : static_cast<const void*>(call.x));
-  const auto* destination = static_cast<const unsigned char*>(
-      low ? static_cast<const void*>(call.low_y.data()) : static_cast<const void*>(call.y));
   zero_rows(diff_x, sizeof(float),
             call.segment_count ? call.segments[call.segment_count - 1].t_end : 0, call.steps, 0,
             batch, input_size_);
   for (size_t s = call.segment_count; s-- > 0;) {
     const RnnTape::Segment& segment = call.segments[s];
-    const int64_t active = segment.batch, steps = segment.t_end - segment.t_begin;
-    Primitives& prims = primitives(steps, active, batch, true);
-    const memory::desc h_state = state_md(active, hidden, type_), state = state_md(active, hidden);
-    const unsigned char* src_state =
-        s == 0 ? call.initial_state.data() : call.segments[s - 1].state.data();
-    const int64_t src_rows = s == 0 ? batch : call.segments[s - 1].batch;
-    const memory::desc diff_x_md = sequence_md(steps, active, input_size_, batch);
-    const memory::desc diff_y_md = sequence_md(steps, active, hidden, batch);
-    const int64_t x_offset = segment.t_begin * batch * input_size_;
-    const int64_t y_offset = segment.t_begin * batch * hidden;
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_LAYER,
-         user_memory(ctx_, sequence_md(steps, active, input_size_, batch, type_),
-                     source + x_offset * static_cast<int64_t>(element))},
-        {DNNL_ARG_SRC_ITER, user_memory(ctx_, h_state, src_state)},
-        {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_LAYER)},
-        {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_ITER)},
-        {DNNL_ARG_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).value)},
-        {DNNL_ARG_DST_LAYER, user_memory(ctx_, sequence_md(steps, active, hidden, batch, type_),
-                                         destination + y_offset * static_cast<int64_t>(element))},
-        {DNNL_ARG_DST_ITER, user_memory(ctx_, h_state, segment.state.data())},
-        {DNNL_ARG_WORKSPACE,
-         user_memory(ctx_, prims.forward_pd.workspace_desc(), segment.workspace.data())},
-        {DNNL_ARG_DIFF_SRC_LAYER, user_memory(ctx_, diff_x_md, diff_x + x_offset)},
-        {DNNL_ARG_DIFF_SRC_ITER, user_memory(ctx_, state, diff_src_iter_.data())},
-        {DNNL_ARG_DIFF_WEIGHTS_LAYER,
-         user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_LAYER), weights_layer.grad)},
-        {DNNL_ARG_DIFF_WEIGHTS_ITER,
-         user_memory(ctx_, weights_md(DNNL_ARG_WEIGHTS_ITER), weights_iter.grad)},
-        {DNNL_ARG_DIFF_BIAS, user_memory(ctx_, bias_md, store_.view(bias_).grad)},
-        {DNNL_ARG_DIFF_DST_LAYER, user_memory(ctx_, diff_y_md, diff_y + y_offset)},
-        {DNNL_ARG_DIFF_DST_ITER, user_memory(ctx_, state, carry_.data())}};
-    if (lstm) {
-      args.emplace(DNNL_ARG_SRC_ITER_C,
-                   user_memory(ctx_, state, src_state + cell_offset(src_rows, hidden, element)));
-      args.emplace(
-          DNNL_ARG_DST_ITER_C,
-          user_memory(ctx_, state, segment.state.data() + cell_offset(active, hidden, element)));
-      args.emplace(DNNL_ARG_DIFF_SRC_ITER_C,
-                   user_memory(ctx_, state, diff_src_iter_.data() + active * hidden));
-      args.emplace(DNNL_ARG_DIFF_DST_ITER_C, user_memory(ctx_, state, carry_.data() + state_size));
-    }
-    prims.backward.execute(ctx_.stream(), args);
-    ctx_.stream().wait();
+    const int64_t active = segment.batch;
+    backward_segment(call, s, diff_y, diff_x);
     // The state gradient at t_begin for the active rows replaces theirs in the carry; rows that
     // ended before keep their diff_h_last (they enter the recurrence in an earlier segment).
     std::memcpy(carry_.data(), diff_src_iter_.data(), sizeof(float) * active * hidden);

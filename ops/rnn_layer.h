@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "ops/aligned_vector.h"
@@ -112,6 +113,13 @@ class RnnLayer {
   };
 
   Primitives& primitives(int64_t steps, int64_t batch, int64_t full_batch, bool training);
+  std::pair<const void*, void*> begin_call(RnnTape::Call& call, const float* x, int64_t steps,
+                                           int64_t batch, const float* h0, const float* c0,
+                                           float* y);
+  void forward_segment(RnnTape::Segment& segment, int64_t full_batch, bool training,
+                       const unsigned char* source, unsigned char* destination,
+                       const unsigned char* previous_state, int64_t previous_batch);
+  void backward_segment(const RnnTape::Call& call, size_t s, const float* diff_y, float* diff_x);
   dnnl::memory weights_for(const dnnl::primitive_desc& pd, int arg);
   dnnl::memory::desc weights_md(int arg) const;
 

@@ -6,14 +6,17 @@
 # tokens/s, the ratios, the all-reduce share of the step and how much of it was hidden, and
 # peak RSS per rank.
 # Usage: scripts/bench/train_bench.sh [small|base|all] [REPEATS]
+# Environment: TANDEM_BUILD=DIR measures the programs in DIR instead of building build/ (e.g. a
+# checkout of an earlier commit, to compare before and after a change); NO_TORCH=1 skips PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 which=${1:-all}
 repeats=${2:-2}
+tandem_build=${TANDEM_BUILD:-build}
 work=build/train_bench
 scripts/install_deps.sh > /dev/null
 missing=()
-for package in python3-torch libopenblas0-openmp libtcmalloc-minimal4; do
+[ -n "${NO_TORCH:-}" ] || for package in python3-torch libopenblas0-openmp libtcmalloc-minimal4; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" > /dev/null
 fi
-scripts/build.sh > /dev/null
+[ -n "${TANDEM_BUILD:-}" ] || scripts/build.sh > /dev/null
 mkdir -p "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # PyTorch as fast as Debian allows: the OpenMP OpenBLAS with its AVX-512 kernels (the
@@ -37,7 +40,7 @@ corpus() {  # corpus NAME VOCAB: 20k pairs, source 25 words, target 24 words (+ 
       line = ""; for (k = 0; k < 25; ++k) line = line (k ? " " : "") "w" int(rand() * words)
       line = line "\t"; for (k = 0; k < 24; ++k) line = line (k ? " " : "") "w" int(rand() * words)
       print line } }' > "$work/$1.tsv"
-  build/tandem-prep --quiet --force --train "$work/$1.tsv" --tokenizer word -o "$dir" > /dev/null
+  "$tandem_build/tandem-prep" --quiet --force --train "$work/$1.tsv" --tokenizer word -o "$dir" > /dev/null
 }
 
 summarise() {  # summarise RUN_DIR: one JSON line from tandem's metrics
@@ -76,13 +79,14 @@ for config in small base; do
       for precision in f32 bf16; do
         run="$work/run_${config}_${layout}_${precision}_$repeat"
         rm -rf "$run"
-        command=(build/tandem-train --corpus "$work/corpus_$config" "${shape[@]}" --batch-tokens 0 --bidirectional false
+        command=("$tandem_build/tandem-train" --corpus "$work/corpus_$config" "${shape[@]}" --batch-tokens 0 --bidirectional false
                  --attention general --decoder-init final --dropout 0 --max-steps "$steps" --log-every "$log"
                  --replica-check-every 0 --threads "$threads" --precision "$precision" --run-dir "$run")
         if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
         OMP_NUM_THREADS=$threads "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
         summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"$layout\", \"precision\": \"$precision\", /" >> "$results"
       done
+      [ -n "${NO_TORCH:-}" ] && continue
       OMP_NUM_THREADS=$threads "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_reference.py "$config" \
         --ranks "$ranks" --threads "$threads" --steps $((steps > 20 ? 20 : steps)) 2>/dev/null \
         | sed "s/^{/{\"layout\": \"$layout\", /" >> "$results"

@@ -1,7 +1,5 @@
 // tandem-prep: parallel text (TSV or two aligned files) -> vocabularies + sharded HDF5 corpus.
 // All the work is in data/prep.cpp; this file is the command line.
-#include <boost/program_options.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -13,96 +11,108 @@
 
 namespace {
 
-namespace po = boost::program_options;
 using namespace tandem;
 
-int run(int argc, char** argv) {
+// The command line: PrepOptions plus the per-side options given once for both sides.
+struct Cli {
   data::PrepOptions options;
-  std::string tokenizer, source_tokenizer, target_tokenizer;
+  data::TokenizerKind tokenizer = data::TokenizerKind::kChar;
+  std::string source_tokenizer, target_tokenizer;
   int64_t vocab_size = 0, source_vocab_size = -1, target_vocab_size = -1, min_count = 1;
-  bool quiet = false;
+  bool quiet = false, help = false;
+};
 
-  po::options_description input("Input (UTF-8)");
-  input.add_options()("train", po::value(&options.train_tsv),
-                      "training pairs: a TSV file, \"source<TAB>target\" per line")(
-      "train-src", po::value(&options.train_source),
-      "... or two line-aligned files: the source side")(
-      "train-tgt", po::value(&options.train_target), "    and the target side")(
-      "valid", po::value(&options.valid_tsv), "validation pairs (TSV)")(
-      "valid-src", po::value(&options.valid_source), "validation source file (aligned form)")(
-      "valid-tgt", po::value(&options.valid_target), "validation target file (aligned form)")(
-      "valid-fraction", po::value(&options.valid_fraction)->default_value(0.0),
-      "or move this fraction of the training pairs to validation (chosen by a seeded hash of the "
-      "source "
-      "text, so pairs with the same source stay together)")(
-      "seed", po::value(&options.seed)->default_value(1), "seed of the validation split");
-  po::options_description output("Output");
-  output.add_options()("output,o", po::value(&options.output),
-                       "corpus directory (created; see docs/corpus.md)")(
-      "force", po::bool_switch(&options.force), "overwrite an existing corpus in that directory")(
-      "shards", po::value(&options.shards)->default_value(0),
-      "number of training shards (0: use --shard-size)")(
-      "shard-size", po::value(&options.shard_size)->default_value(100000), "examples per shard")(
-      "deflate", po::value(&options.deflate)->default_value(0), "HDF5 deflate level 0 (off) .. 9");
-  po::options_description tokens("Tokenisation and vocabulary");
-  tokens.add_options()("tokenizer", po::value(&tokenizer)->default_value("char"),
-                       "both sides: char (Unicode characters), word "
-                       "(whitespace-separated) or sentencepiece (subwords)")(
-      "src-tokenizer", po::value(&source_tokenizer), "source side only (overrides --tokenizer)")(
-      "tgt-tokenizer", po::value(&target_tokenizer), "target side only (overrides --tokenizer)")(
-      "vocab-size", po::value(&vocab_size)->default_value(0),
-      "vocabulary cap per side, incl. 4 reserved ids (0: no cap); the SentencePiece model size "
-      "(default 8000)")("src-vocab-size", po::value(&source_vocab_size), "source side only")(
-      "tgt-vocab-size", po::value(&target_vocab_size), "target side only")(
-      "min-freq", po::value(&min_count)->default_value(1),
-      "char/word tokens seen fewer times become <unk>")(
-      "sp-model-type", po::value(&options.sentencepiece_type)->default_value("unigram"),
-      "bpe or unigram")("src-sp-model", po::value(&options.source.sentencepiece_model),
-                        "use this SentencePiece .model for the source")(
-      "tgt-sp-model", po::value(&options.target.sentencepiece_model),
-      "use this SentencePiece .model for the target")(
-      "sp-sample", po::value(&options.sentencepiece_sample)->default_value(2000000),
-      "sentences (the first ones) used to train SentencePiece");
-  po::options_description filters("Filters");
-  filters.add_options()(
-      "max-len", po::value(&options.max_length)->default_value(0),
-      "drop pairs with more tokens than this on either side (0: no limit); counted")(
-      "skip-bad-lines", po::bool_switch(&options.read.skip_bad_lines),
-      "skip and count lines without exactly one TAB, with invalid UTF-8 or too long, instead of "
-      "stopping")("max-line-bytes", po::value(&options.read.max_line_bytes)->default_value(1 << 20),
-                  "longest accepted line")("quiet,q", po::bool_switch(&quiet), "no progress lines")(
-      "help,h", "show this help");
-  po::options_description all(
-      "tandem-prep: parallel text -> vocabularies + sharded HDF5 corpus\n\n"
-      "  tandem-prep --train pairs.tsv --valid-fraction 0.05 -o corpus/\n"
-      "  tandem-prep --train-src a.en --train-tgt a.de --tokenizer sentencepiece "
-      "--vocab-size 8000 -o corpus/\n");
-  all.add(input).add(output).add(tokens).add(filters);
-  po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, all), vm);
-  if (vm.count("help") || argc == 1) {
-    std::cout << all << "\n";
-    return argc == 1 ? kExitUsage : kExitDone;
-  }
-  po::notify(vm);
+// THE table of tandem-prep's options.
+Settings prep_settings(Cli& cli) {
+  data::PrepOptions& o = cli.options;
+  Settings settings;
+  settings.group("Input (UTF-8)")
+      .add("train", o.train_tsv, "training pairs: a TSV file, \"source<TAB>target\" per line")
+      .add("train-src", o.train_source, "... or two line-aligned files: the source side")
+      .add("train-tgt", o.train_target, "    and the target side")
+      .add("valid", o.valid_tsv, "validation pairs (TSV)")
+      .add("valid-src", o.valid_source, "validation source file (aligned form)")
+      .add("valid-tgt", o.valid_target, "validation target file (aligned form)")
+      .add("valid-fraction", o.valid_fraction,
+           "or move this fraction of the training pairs to validation (chosen by a seeded hash "
+           "of the source text, so pairs with the same source stay together)")
+      .add("seed", o.seed, "seed of the validation split");
+  settings.group("Output")
+      .add("output,o", o.output, "corpus directory (created; see docs/corpus.md)")
+      .add_switch("force", o.force, "overwrite an existing corpus in that directory")
+      .add("shards", o.shards, "number of training shards (0: use --shard-size)")
+      .add("shard-size", o.shard_size, "examples per shard")
+      .add("deflate", o.deflate, "HDF5 deflate level 0 (off) .. 9");
+  settings.group("Tokenisation and vocabulary")
+      .add("tokenizer", cli.tokenizer, data::kTokenizerNames,
+           "both sides: Unicode characters, whitespace-separated words or subwords")
+      .add("src-tokenizer", cli.source_tokenizer, "source side only (overrides --tokenizer)")
+      .add("tgt-tokenizer", cli.target_tokenizer, "target side only (overrides --tokenizer)")
+      .add("vocab-size", cli.vocab_size,
+           "vocabulary cap per side, incl. 4 reserved ids (0: no cap); the SentencePiece model "
+           "size (default 8000)")
+      .add("src-vocab-size", cli.source_vocab_size, "source side only (-1: --vocab-size)")
+      .add("tgt-vocab-size", cli.target_vocab_size, "target side only (-1: --vocab-size)")
+      .add("min-freq", cli.min_count, "char/word tokens seen fewer times become <unk>")
+      .add("sp-model-type", o.sentencepiece_type, "bpe or unigram")
+      .add("src-sp-model", o.source.sentencepiece_model,
+           "use this SentencePiece .model for the source")
+      .add("tgt-sp-model", o.target.sentencepiece_model,
+           "use this SentencePiece .model for the target")
+      .add("sp-sample", o.sentencepiece_sample,
+           "sentences (the first ones) used to train SentencePiece");
+  settings.group("Filters")
+      .add("max-len", o.max_length,
+           "drop pairs with more tokens than this on either side (0: no limit); counted")
+      .add_switch("skip-bad-lines", o.read.skip_bad_lines,
+                  "skip and count lines without exactly one TAB, with invalid UTF-8 or too long, "
+                  "instead of stopping")
+      .add("max-line-bytes", o.read.max_line_bytes, "longest accepted line")
+      .add_switch("quiet,q", cli.quiet, "no progress lines")
+      .add_switch("help,h", cli.help, "show this help");
+  return settings;
+}
 
-  options.source.tokenizer =
-      data::kTokenizerNames.parse(source_tokenizer.empty() ? tokenizer : source_tokenizer);
-  options.target.tokenizer =
-      data::kTokenizerNames.parse(target_tokenizer.empty() ? tokenizer : target_tokenizer);
-  options.source.vocab_size = source_vocab_size >= 0 ? source_vocab_size : vocab_size;
-  options.target.vocab_size = target_vocab_size >= 0 ? target_vocab_size : vocab_size;
-  options.source.min_count = options.target.min_count = min_count;
+constexpr const char* kCaption =
+    "tandem-prep: parallel text -> vocabularies + sharded HDF5 corpus\n\n"
+    "  tandem-prep --train pairs.tsv --valid-fraction 0.05 -o corpus/\n"
+    "  tandem-prep --train-src a.en --train-tgt a.de --tokenizer sentencepiece "
+    "--vocab-size 8000 -o corpus/\n";
+
+// The per-side options from the ones given for both sides.
+void resolve_sides(Cli& cli) {
+  data::PrepOptions& options = cli.options;
+  options.source.tokenizer = cli.source_tokenizer.empty()
+                                 ? cli.tokenizer
+                                 : data::kTokenizerNames.parse(cli.source_tokenizer);
+  options.target.tokenizer = cli.target_tokenizer.empty()
+                                 ? cli.tokenizer
+                                 : data::kTokenizerNames.parse(cli.target_tokenizer);
+  options.source.vocab_size = cli.source_vocab_size >= 0 ? cli.source_vocab_size : cli.vocab_size;
+  options.target.vocab_size = cli.target_vocab_size >= 0 ? cli.target_vocab_size : cli.vocab_size;
+  options.source.min_count = options.target.min_count = cli.min_count;
   if (!options.source.sentencepiece_model.empty())
     options.source.tokenizer = data::TokenizerKind::kSentencePiece;
   if (!options.target.sentencepiece_model.empty())
     options.target.tokenizer = data::TokenizerKind::kSentencePiece;
-  if (!quiet)
-    options.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+}
 
-  const data::PrepSummary summary = data::run_prep(options);
-  std::printf("tandem-prep: wrote %s\n%s", options.output.c_str(), summary.to_text().c_str());
-  return 0;
+int run(int argc, char** argv) {
+  Cli cli;
+  const auto options = apps::options_of(prep_settings(cli), kCaption);
+  apps::parse_options(argc, argv, options, "");
+  if (cli.help || argc == 1) {
+    std::cout << options << "\n";
+    return argc == 1 ? kExitUsage : kExitDone;
+  }
+  resolve_sides(cli);
+  if (!cli.quiet)
+    cli.options.progress = [](const std::string& line) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    };
+  const data::PrepSummary summary = data::run_prep(cli.options);
+  std::printf("tandem-prep: wrote %s\n%s", cli.options.output.c_str(), summary.to_text().c_str());
+  return kExitDone;
 }
 
 }  // namespace

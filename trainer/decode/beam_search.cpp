@@ -24,12 +24,18 @@ struct Candidate {
   int32_t token;
 };
 
-// Beam search with `beam` hypotheses per sentence; returns every hypothesis it ended, per row
-// of the batch (unsorted, unnormalised scores filled in by the caller).
-std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::Batch& batch,
-                                              int beam, const BeamOptions& options) {
-  const int64_t N = batch.batch_size, V = model.config().tgt_vocab_size;
-  // Each sentence `beam` times; the model's length sort keeps the copies of a sentence adjacent.
+// The decoder rows of a beam search: `beam` consecutive rows (a group) per sentence.
+struct BeamRows {
+  int64_t rows = 0, groups = 0;
+  std::vector<int64_t> sentence;    // per group: its row in the caller's batch
+  std::vector<int64_t> max_length;  // per group: steps before its live beams are cut
+};
+
+// Starts the model on each sentence `beam` times; the model's length sort keeps the copies of a
+// sentence adjacent (checked).
+BeamRows start_beams(Seq2SeqModel& model, const data::Batch& batch, int beam,
+                     const BeamOptions& options) {
+  const int64_t N = batch.batch_size;
   std::vector<std::vector<int32_t>> sources;
   for (int64_t n = 0; n < N; ++n) {
     std::vector<int32_t> ids;
@@ -37,102 +43,127 @@ std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::B
       ids.push_back(batch.source[static_cast<size_t>(t * N + n)]);
     for (int k = 0; k < beam; ++k) sources.push_back(ids);
   }
-  const int64_t rows = model.start_decoding(data::make_source_batch(sources));
+  BeamRows beams;
+  beams.rows = model.start_decoding(data::make_source_batch(sources));
+  beams.groups = beams.rows / beam;
   const std::vector<int64_t>& order = model.decoding_order();
-  const int64_t groups = rows / beam;
-  std::vector<int64_t> sentence(static_cast<size_t>(groups)),
-      max_length(static_cast<size_t>(groups));
-  for (int64_t g = 0; g < groups; ++g) {
-    sentence[static_cast<size_t>(g)] = order[static_cast<size_t>(g * beam)] / beam;
+  for (int64_t g = 0; g < beams.groups; ++g) {
+    beams.sentence.push_back(order[static_cast<size_t>(g * beam)] / beam);
     for (int k = 1; k < beam; ++k)
-      if (order[static_cast<size_t>(g * beam + k)] / beam != sentence[static_cast<size_t>(g)])
+      if (order[static_cast<size_t>(g * beam + k)] / beam != beams.sentence.back())
         throw std::logic_error("beam search: copies of a sentence are not adjacent");
-    max_length[static_cast<size_t>(g)] =
+    beams.max_length.push_back(
         static_cast<int64_t>(
             std::ceil(options.max_length_factor *
                       model.decoding_source_lengths()[static_cast<size_t>(g * beam)])) +
-        options.max_length_extra;
+        options.max_length_extra);
   }
+  return beams;
+}
 
-  std::vector<std::vector<int32_t>> tokens(static_cast<size_t>(rows));
-  std::vector<double> log_probability(static_cast<size_t>(rows), kDead);
-  for (int64_t g = 0; g < groups; ++g)
-    log_probability[static_cast<size_t>(g * beam)] = 0.0;  // one live beam
-  std::vector<int32_t> previous(static_cast<size_t>(rows), data::kBosId);
-  std::vector<bool> done(static_cast<size_t>(groups), false);
-  std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(N));
-  std::vector<float> logprobs(static_cast<size_t>(rows * V));
-  std::vector<int64_t> parents(static_cast<size_t>(rows));
-  std::vector<Candidate> candidates;
+// The best 2 x beam continuations of each live row of the group starting at `first` (enough to
+// fill the new beam), best first; ties keep the lower row and token.
+void collect_candidates(const std::vector<float>& logprobs, int64_t V, int64_t first, int beam,
+                        const std::vector<double>& log_probability,
+                        std::vector<Candidate>& candidates) {
   std::vector<int32_t> best_tokens(static_cast<size_t>(V));
+  candidates.clear();
+  for (int64_t row = first; row < first + beam; ++row) {
+    if (log_probability[static_cast<size_t>(row)] == kDead) continue;
+    const float* row_logprobs = logprobs.data() + row * V;
+    for (int32_t v = 0; v < V; ++v) best_tokens[static_cast<size_t>(v)] = v;
+    const auto keep = static_cast<std::ptrdiff_t>(std::min<int64_t>(2 * beam, V));
+    std::partial_sort(
+        best_tokens.begin(), best_tokens.begin() + keep, best_tokens.end(),
+        [&](int32_t a, int32_t b) {
+          return row_logprobs[a] != row_logprobs[b] ? row_logprobs[a] > row_logprobs[b] : a < b;
+        });
+    for (std::ptrdiff_t i = 0; i < keep; ++i)
+      candidates.push_back({log_probability[static_cast<size_t>(row)] +
+                                row_logprobs[best_tokens[static_cast<size_t>(i)]],
+                            row, best_tokens[static_cast<size_t>(i)]});
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) {
+                     return a.log_probability > b.log_probability;
+                   });
+}
 
+// What one step leaves: per row its tokens, log P and the row it continues.
+struct StepRows {
+  std::vector<std::vector<int32_t>> tokens;
+  std::vector<double> log_probability;
+  std::vector<int64_t> parents;
+};
+
+// Fills the group's rows of `next` from its candidates: <eos> ends a hypothesis (into `ended`,
+// at most `beam`), other tokens continue; at the length limit the live beams end unfinished.
+// Returns true when the group is done.
+bool advance_group(const std::vector<Candidate>& candidates, int64_t first, int beam,
+                   bool last_step, const std::vector<std::vector<int32_t>>& tokens,
+                   std::vector<Hypothesis>& ended, StepRows& next) {
+  int alive = 0;
+  for (const Candidate& candidate : candidates) {
+    if (alive == beam) break;
+    if (candidate.token == data::kEosId) {
+      if (static_cast<int>(ended.size()) < beam)
+        ended.push_back(
+            {tokens[static_cast<size_t>(candidate.parent)], candidate.log_probability, 0.0, true});
+      continue;
+    }
+    if (candidate.token < data::kFirstRegularId && candidate.token != data::kUnkId)
+      continue;  // <pad>, <bos>
+    const auto row = static_cast<size_t>(first + alive++);
+    next.parents[row] = candidate.parent;
+    next.tokens[row] = tokens[static_cast<size_t>(candidate.parent)];
+    next.tokens[row].push_back(candidate.token);
+    next.log_probability[row] = candidate.log_probability;
+  }
+  if (last_step) {  // out of length: the live beams end here, unfinished
+    for (int k = 0; k < alive; ++k)
+      ended.push_back({next.tokens[static_cast<size_t>(first + k)],
+                       next.log_probability[static_cast<size_t>(first + k)], 0.0, false});
+    alive = 0;
+  }
+  if (static_cast<int>(ended.size()) < beam && alive > 0) return false;
+  for (int k = 0; k < beam; ++k) next.log_probability[static_cast<size_t>(first + k)] = kDead;
+  return true;
+}
+
+// Beam search with `beam` hypotheses per sentence; returns every hypothesis it ended, per row
+// of the batch (unsorted, unnormalised scores filled in by the caller).
+std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::Batch& batch,
+                                              int beam, const BeamOptions& options) {
+  const int64_t V = model.config().tgt_vocab_size;
+  const BeamRows beams = start_beams(model, batch, beam, options);
+  const auto rows = static_cast<size_t>(beams.rows);
+  std::vector<std::vector<int32_t>> tokens(rows);
+  std::vector<double> log_probability(rows, kDead);
+  for (int64_t g = 0; g < beams.groups; ++g)
+    log_probability[static_cast<size_t>(g * beam)] = 0.0;  // one live beam
+  std::vector<int32_t> previous(rows, data::kBosId);
+  std::vector<bool> done(static_cast<size_t>(beams.groups), false);
+  std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(batch.batch_size));
+  std::vector<float> logprobs(rows * static_cast<size_t>(V));
+  std::vector<Candidate> candidates;
   for (int64_t step = 0; std::find(done.begin(), done.end(), false) != done.end(); ++step) {
     model.decode_step(previous.data(), logprobs.data());
-    std::vector<std::vector<int32_t>> next_tokens(static_cast<size_t>(rows));
-    std::vector<double> next_log_probability(static_cast<size_t>(rows), kDead);
-    for (int64_t g = 0; g < groups; ++g) {
-      const int64_t first = g * beam;
-      for (int k = 0; k < beam; ++k) parents[static_cast<size_t>(first + k)] = first + k;
-      if (done[static_cast<size_t>(g)]) continue;
-      // The best 2 x beam continuations of each live beam are enough to fill the new beam.
-      candidates.clear();
-      for (int64_t row = first; row < first + beam; ++row) {
-        if (log_probability[static_cast<size_t>(row)] == kDead) continue;
-        const float* row_logprobs = logprobs.data() + row * V;
-        for (int32_t v = 0; v < V; ++v) best_tokens[static_cast<size_t>(v)] = v;
-        const auto keep = static_cast<std::ptrdiff_t>(std::min<int64_t>(2 * beam, V));
-        std::partial_sort(
-            best_tokens.begin(), best_tokens.begin() + keep, best_tokens.end(),
-            [&](int32_t a, int32_t b) {
-              return row_logprobs[a] != row_logprobs[b] ? row_logprobs[a] > row_logprobs[b] : a < b;
-            });
-        for (std::ptrdiff_t i = 0; i < keep; ++i)
-          candidates.push_back({log_probability[static_cast<size_t>(row)] +
-                                    row_logprobs[best_tokens[static_cast<size_t>(i)]],
-                                row, best_tokens[static_cast<size_t>(i)]});
-      }
-      std::stable_sort(candidates.begin(), candidates.end(),
-                       [](const Candidate& a, const Candidate& b) {
-                         return a.log_probability > b.log_probability;
-                       });
-      std::vector<Hypothesis>& ended =
-          finished[static_cast<size_t>(sentence[static_cast<size_t>(g)])];
-      int alive = 0;
-      const bool last_step = step + 1 >= max_length[static_cast<size_t>(g)];
-      for (const Candidate& candidate : candidates) {
-        if (alive == beam) break;
-        if (candidate.token == data::kEosId) {
-          if (static_cast<int>(ended.size()) < beam)
-            ended.push_back({tokens[static_cast<size_t>(candidate.parent)],
-                             candidate.log_probability, 0.0, true});
-          continue;
-        }
-        if (candidate.token < data::kFirstRegularId && candidate.token != data::kUnkId)
-          continue;  // <pad>, <bos>
-        const int64_t row = first + alive++;
-        parents[static_cast<size_t>(row)] = candidate.parent;
-        next_tokens[static_cast<size_t>(row)] = tokens[static_cast<size_t>(candidate.parent)];
-        next_tokens[static_cast<size_t>(row)].push_back(candidate.token);
-        next_log_probability[static_cast<size_t>(row)] = candidate.log_probability;
-      }
-      if (last_step) {  // out of length: the live beams end here, unfinished
-        for (int k = 0; k < alive; ++k)
-          ended.push_back({next_tokens[static_cast<size_t>(first + k)],
-                           next_log_probability[static_cast<size_t>(first + k)], 0.0, false});
-        alive = 0;
-      }
-      if (static_cast<int>(ended.size()) >= beam || alive == 0) {
-        done[static_cast<size_t>(g)] = true;
-        for (int k = 0; k < beam; ++k) next_log_probability[static_cast<size_t>(first + k)] = kDead;
-      }
+    StepRows next{std::vector<std::vector<int32_t>>(rows), std::vector<double>(rows, kDead),
+                  std::vector<int64_t>(rows)};
+    for (size_t row = 0; row < rows; ++row) next.parents[row] = static_cast<int64_t>(row);
+    for (int64_t g = 0; g < beams.groups; ++g) {
+      const auto group = static_cast<size_t>(g);
+      if (done[group]) continue;
+      collect_candidates(logprobs, V, g * beam, beam, log_probability, candidates);
+      done[group] = advance_group(candidates, g * beam, beam, step + 1 >= beams.max_length[group],
+                                  tokens, finished[static_cast<size_t>(beams.sentence[group])],
+                                  next);
     }
-    model.select_rows(parents);
-    tokens = std::move(next_tokens);
-    log_probability = std::move(next_log_probability);
-    for (int64_t row = 0; row < rows; ++row)
-      previous[static_cast<size_t>(row)] = tokens[static_cast<size_t>(row)].empty()
-                                               ? data::kEosId
-                                               : tokens[static_cast<size_t>(row)].back();
+    model.select_rows(next.parents);
+    tokens = std::move(next.tokens);
+    log_probability = std::move(next.log_probability);
+    for (size_t row = 0; row < rows; ++row)
+      previous[row] = tokens[row].empty() ? data::kEosId : tokens[row].back();
   }
   return finished;
 }

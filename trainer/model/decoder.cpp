@@ -226,29 +226,47 @@ ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
   return total;
 }
 
+// Gradients are final when the last chunk backward visits (chunk 0) has added to them.
+void Decoder::report_final(const std::string& first_parameter, int chunk,
+                           const ops::GradientsReady& ready) const {
+  if (ready && chunk == 0) ready(store_.find(first_parameter)->offset);
+}
+
 void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
                              Encoder& encoder, const ops::GradientsReady& ready) {
-  // Gradients are final when the last chunk backward visits (chunk 0) has added to them.
-  auto finished = [&](const std::string& first_parameter) {
-    if (ready && chunk == 0) ready(store_.find(first_parameter)->offset);
-  };
-  const int64_t N = batch_, E = config_.embedding_size, H = config_.hidden_size;
-  const int64_t V = config_.tgt_vocab_size;
-  const int64_t rows = (t_end - t_begin) * N;
-  const bool drop = config_.dropout > 0.0f;
-  const bool lstm = ops::has_cell_state(config_.cell);
-
-  // Output layer and the attentional vector.
   ops::SectionTimes& times = ctx_.section_times();
   std::optional<ops::ScopedSection> timer(std::in_place, times, "output");
+  backward_output(t_begin, t_end, chunk, loss_scale, ready);
+  timer.emplace(times, "attention");
+  const float* diff_top = backward_attention(t_begin, t_end, chunk, encoder, ready);
+  timer.emplace(times, "decoder_rnn");
+  backward_layers(t_begin, t_end, chunk, diff_top, ready);
+  timer.emplace(times, "embedding");
+  backward_embedding(t_begin, t_end, chunk, ready);
+}
+
+// The output layer: d(loss)/d(attentional vector after dropout) of the chunk.
+void Decoder::backward_output(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
+                              const ops::GradientsReady& ready) {
+  const int64_t N = batch_, H = config_.hidden_size, V = config_.tgt_vocab_size;
+  const float* attentional = attentional_out_.data() + t_begin * N * H;
+  output_->backward(config_.dropout > 0.0f ? dropped_attentional_.data() + t_begin * N * H
+                                           : attentional,
+                    target_output_ + t_begin * N, (t_end - t_begin) * N, loss_scale,
+                    probabilities_.data() + t_begin * N * V,
+                    diff_dropped_attentional_.data() + t_begin * N * H);
+  report_final("output/weight", chunk, ready);
+}
+
+// The attentional vector, context and attention. Returns d(loss)/d(top layer's output after
+// dropout) of the chunk.
+const float* Decoder::backward_attention(int64_t t_begin, int64_t t_end, int chunk,
+                                         Encoder& encoder, const ops::GradientsReady& ready) {
+  const int64_t N = batch_, H = config_.hidden_size;
+  const int64_t rows = (t_end - t_begin) * N;
   const float* attentional = attentional_out_.data() + t_begin * N * H;
   float* diff_dropped = diff_dropped_attentional_.data() + t_begin * N * H;
-  output_->backward(drop ? dropped_attentional_.data() + t_begin * N * H : attentional,
-                    target_output_ + t_begin * N, rows, loss_scale,
-                    probabilities_.data() + t_begin * N * V, diff_dropped);
-  finished("output/weight");
-  timer.emplace(times, "attention");
-  if (drop)
+  if (config_.dropout > 0.0f)
     ops::dropout_backward(diff_dropped, diff_dropped, rows * H, config_.dropout,
                           site_key(noise_key_, kAttentionalSite, chunk));
   float* diff_attentional =
@@ -257,7 +275,7 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   float* diff_concatenated = diff_concatenated_.data() + t_begin * N * 2 * H;
   attentional_->backward(concatenated_.data() + t_begin * N * 2 * H, attentional, diff_attentional,
                          rows, diff_concatenated);
-  finished("decoder/w_c/weight");
+  report_final("decoder/w_c/weight", chunk, ready);
 
   // Context and queries (the top decoder layer's output).
   float* diff_context = diff_context_.data() + t_begin * N * H;
@@ -274,13 +292,19 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
     for (int64_t t = 0; t < t_end - t_begin; ++t)
       for (int64_t i = 0; i < N * H; ++i) diff_final[i] += diff_context[t * N * H + i];
   }
+  return diff_top;
+}
 
-  // RNN layers, top down. diff_top is d(loss)/d(layer output after dropout).
-  timer.emplace(times, "decoder_rnn");
+// RNN layers, top down, from diff_top = d(loss)/d(top layer's output after dropout).
+void Decoder::backward_layers(int64_t t_begin, int64_t t_end, int chunk, const float* diff_top,
+                              const ops::GradientsReady& ready) {
+  const int64_t N = batch_, H = config_.hidden_size;
+  const int64_t rows = (t_end - t_begin) * N;
+  const bool lstm = ops::has_cell_state(config_.cell);
   const float* diff_y = diff_top;
   for (int l = config_.decoder_layers - 1; l >= 0; --l) {
     Layer& layer = layers_[static_cast<size_t>(l)];
-    if (drop) {
+    if (config_.dropout > 0.0f) {
       float* diff_output = layer.diff_output.data() + t_begin * N * H;
       ops::dropout_backward(
           diff_y, diff_output, rows * H, config_.dropout,
@@ -293,12 +317,16 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
     layer.rnn->backward(layer.tape, diff_y, layer.diff_state_h.data(),
                         lstm ? layer.diff_state_c.data() : nullptr, diff_input,
                         layer.diff_state_h.data(), lstm ? layer.diff_state_c.data() : nullptr);
-    finished("decoder/l" + std::to_string(l) + "/weights_layer");
+    report_final("decoder/l" + std::to_string(l) + "/weights_layer", chunk, ready);
     diff_y = diff_input;
   }
+}
 
-  // Decoder input: embedding (and the fed-back attentional vector of the previous step).
-  timer.emplace(times, "embedding");
+// Decoder input: the embedding (and the fed-back attentional vector of the previous step).
+void Decoder::backward_embedding(int64_t t_begin, int64_t t_end, int chunk,
+                                 const ops::GradientsReady& ready) {
+  const int64_t N = batch_, E = config_.embedding_size, H = config_.hidden_size;
+  const int64_t rows = (t_end - t_begin) * N;
   float* diff_embedded = diff_embedded_.data() + t_begin * N * E;
   if (config_.input_feeding) {
     const float* diff_input = diff_rnn_input_.data() + t_begin * N * (E + H);
@@ -309,11 +337,11 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
   } else {
     std::memcpy(diff_embedded, diff_rnn_input_.data() + t_begin * N * E, sizeof(float) * rows * E);
   }
-  if (drop)
+  if (config_.dropout > 0.0f)
     ops::dropout_backward(diff_embedded, diff_embedded, rows * E, config_.dropout,
                           site_key(noise_key_, kEmbeddingSite, chunk));
   embedding_->backward(tokens_.data() + t_begin * N, rows, diff_embedded, E);
-  finished("decoder/embedding");
+  report_final("decoder/embedding", chunk, ready);
 }
 
 void Decoder::backward_initial_states(Encoder& encoder) {

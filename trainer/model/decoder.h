@@ -68,6 +68,16 @@ class Decoder {
   void run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk, bool training);
   void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale, Encoder& encoder,
                       const ops::GradientsReady& ready);
+  void report_final(const std::string& first_parameter, int chunk,
+                    const ops::GradientsReady& ready) const;
+  void backward_output(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
+                       const ops::GradientsReady& ready);
+  const float* backward_attention(int64_t t_begin, int64_t t_end, int chunk, Encoder& encoder,
+                                  const ops::GradientsReady& ready);
+  void backward_layers(int64_t t_begin, int64_t t_end, int chunk, const float* diff_top,
+                       const ops::GradientsReady& ready);
+  void backward_embedding(int64_t t_begin, int64_t t_end, int chunk,
+                          const ops::GradientsReady& ready);
   void backward_initial_states(Encoder& encoder);
   int input_size() const;
 
