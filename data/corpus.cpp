@@ -123,7 +123,11 @@ Vocabulary load_checked(const Corpus& corpus, const SideInfo& side) {
   Vocabulary vocabulary = Vocabulary::load(path);
   if (vocabulary.checksum() != side.vocab_checksum)
     throw FormatError(path + ": checksum " + vocabulary.checksum() +
-                      " differs from the manifest's " + side.vocab_checksum);
+                      " differs from the manifest's " + side.vocab_checksum +
+                      " (the file was changed after tandem-prep wrote it)");
+  if (vocabulary.size() != side.vocab_size)
+    throw FormatError(path + ": " + std::to_string(vocabulary.size()) +
+                      " tokens, the manifest says " + std::to_string(side.vocab_size));
   return vocabulary;
 }
 

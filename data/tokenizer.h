@@ -14,10 +14,10 @@ namespace tandem::data {
 // Names (char, word, sentencepiece) are persisted in corpus manifests: never rename.
 enum class TokenizerKind { kChar, kWord, kSentencePiece };
 
-inline const EnumNames<TokenizerKind> kTokenizerNames("tokenizer",
-                                                      {{TokenizerKind::kChar, "char"},
-                                                       {TokenizerKind::kWord, "word"},
-                                                       {TokenizerKind::kSentencePiece, "sentencepiece"}});
+inline const EnumNames<TokenizerKind> kTokenizerNames("tokenizer", {{TokenizerKind::kChar, "char"},
+                                                                    {TokenizerKind::kWord, "word"},
+                                                                    {TokenizerKind::kSentencePiece,
+                                                                     "sentencepiece"}});
 
 class Tokenizer {
  public:

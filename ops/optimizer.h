@@ -25,9 +25,10 @@ struct OptimizerConfig {
   float weight_decay = 0.0f;  // SGD/momentum: L2 added to the gradient; Adam: decoupled (AdamW)
 };
 
-inline const EnumNames<OptimizerKind> kOptimizerNames("optimizer", {{OptimizerKind::kSgd, "sgd"},
-                                                                {OptimizerKind::kMomentum, "momentum"},
-                                                                {OptimizerKind::kAdam, "adam"}});
+inline const EnumNames<OptimizerKind> kOptimizerNames("optimizer",
+                                                      {{OptimizerKind::kSgd, "sgd"},
+                                                       {OptimizerKind::kMomentum, "momentum"},
+                                                       {OptimizerKind::kAdam, "adam"}});
 
 class Optimizer {
  public:

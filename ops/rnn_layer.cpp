@@ -441,9 +441,8 @@ void RnnLayer::backward_segment(const RnnTape::Call& call, size_t s, const float
   const int64_t x_offset = segment.t_begin * batch * input_size_;
   const int64_t y_offset = segment.t_begin * batch * hidden;
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER,
-       user_memory(ctx_, sequence_md(steps, active, input_size_, batch, type_),
-                   source + x_offset * static_cast<int64_t>(element))},
+      {DNNL_ARG_SRC_LAYER, user_memory(ctx_, sequence_md(steps, active, input_size_, batch, type_),
+                                       source + x_offset * static_cast<int64_t>(element))},
       {DNNL_ARG_SRC_ITER, user_memory(ctx_, h_state, src_state)},
       {DNNL_ARG_WEIGHTS_LAYER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_LAYER)},
       {DNNL_ARG_WEIGHTS_ITER, weights_for(prims.backward_pd, DNNL_ARG_WEIGHTS_ITER)},

@@ -10,8 +10,8 @@
 // active, addressed as a strided sub-view of the full tnc buffer (as oneDNN's
 // rnn_training_f32 example does), and its final state seeds the next segment. So no step past a
 // sequence's end is ever computed: outputs, final states and all gradients of a sequence are
-// exactly those of the sequence alone (docs/design.md, invariant 9). Right-to-left layers are built by
-// the caller from a per-sequence reversal (ops/sequence_ops.h) and this left-to-right layer.
+// exactly those of the sequence alone (docs/design.md, invariant 9). Right-to-left layers are built
+// by the caller from a per-sequence reversal (ops/sequence_ops.h) and this left-to-right layer.
 #pragma once
 
 #include <cstdint>

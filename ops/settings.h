@@ -41,7 +41,9 @@ class EnumNames {
   std::string choices() const {
     std::string text;
     for (size_t i = 0; i < entries_.size(); ++i)
-      text += (i == 0 ? "" : i + 1 == entries_.size() ? " or " : ", ") +
+      text += (i == 0                     ? ""
+               : i + 1 == entries_.size() ? " or "
+                                          : ", ") +
               std::string(entries_[i].second);
     return text;
   }
@@ -95,8 +97,8 @@ struct Setting {
   std::string help;
   std::function<std::string()> get;
   std::function<void(const std::string&)> set;  // ConfigError naming the key
-  bool persisted = true;  // part of the configuration's "key = value" lines
-  bool is_switch = false;  // a command-line flag without a value (a bool)
+  bool persisted = true;                        // part of the configuration's "key = value" lines
+  bool is_switch = false;                       // a command-line flag without a value (a bool)
 };
 
 // An ordered table of settings over the fields of one configuration object. The object must
@@ -134,13 +136,32 @@ class Settings {
                  [&field, key](const std::string& text) { field = parse_setting<bool>(key, text); },
                  false, true});
   }
+  // The last added setting (a number) must lie in [low, high]; otherwise set() throws
+  // ConfigError("<key>: must be ..., got <text>"). NaN and infinities never parse.
+  Settings& range(double low, double high) { return limit(low, high, false); }
+  Settings& at_least(double low) { return limit(low, kNoLimit, false); }
+  // ... must be greater than `low` (e.g. a learning rate: positive).
+  Settings& above(double low, double high = kNoLimit) { return limit(low, high, true); }
+
   // Every setting of `other`, under this table's current group, keys passed through `rename`
   // and those for which `keep` is false left out.
   Settings& add_all(const Settings& other, const std::function<std::string(std::string)>& rename,
                     const std::function<bool(const std::string&)>& keep) {
     for (Setting setting : other.all()) {
       if (!keep(setting.key)) continue;
-      setting.key = rename(setting.key);
+      const std::string key = rename(setting.key);
+      // Errors name the setting by its new key.
+      setting.set = [set = setting.set, from = setting.key + ":", to = key + ":"](
+                        const std::string& text) {
+        try {
+          set(text);
+        } catch (const ConfigError& error) {
+          const std::string message = error.what();
+          if (message.rfind(from, 0) != 0) throw;
+          throw ConfigError(to + message.substr(from.size()));
+        }
+      };
+      setting.key = key;
       setting.group = group_;
       setting.persisted = setting.persisted && persisted_;
       push(std::move(setting));
@@ -171,6 +192,27 @@ class Settings {
   }
 
  private:
+  static constexpr double kNoLimit = 1e300;
+
+  Settings& limit(double low, double high, bool exclusive_low) {
+    Setting& setting = settings_.back();
+    const std::string bounds =
+        exclusive_low
+            ? (high >= kNoLimit ? "greater than " + setting_text(low)
+                                : "in (" + setting_text(low) + ", " + setting_text(high) + "]")
+            : (high >= kNoLimit ? "at least " + setting_text(low)
+                                : "in [" + setting_text(low) + ", " + setting_text(high) + "]");
+    setting.set = [set = setting.set, get = setting.get, key = setting.key, low, high,
+                   exclusive_low, bounds](const std::string& text) {
+      set(text);
+      const double value = std::stod(get());
+      if (value < low || value > high || (exclusive_low && value == low))
+        throw ConfigError(key + ": must be " + bounds + ", got " + text);
+    };
+    setting.help += " [" + bounds + "]";
+    return *this;
+  }
+
   Settings& push(Setting setting) {
     settings_.push_back(std::move(setting));
     return *this;

@@ -8,14 +8,7 @@
 # Usage: checkpoint_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-checksum() { h5dump -a checksum "$1" 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p'; }
+source "$(dirname "$0")/../shell_lib.sh"
 losses() { grep '"type":"train"' "$1/metrics.jsonl" | sed 's/.*"loss":\([^,]*\),.*"step":\([0-9]*\),.*/\2 \1/'; }
 
 for i in $(seq 1 160); do printf 'w%dx%d\tA B %d C\n' $((i % 37)) $((i % 11)) $((i % 5)); done > a.tsv
@@ -131,4 +124,4 @@ if "$build/tandem-inspect" checkpoint straight1/checkpoints/ckpt.000000030.h5 | 
   pass "tandem-inspect checkpoint"
 else fail "tandem-inspect"; fi
 
-[ $failures -eq 0 ] && echo "checkpoint_test: all passed" || { echo "checkpoint_test: $failures failed"; exit 1; }
+finish checkpoint_test

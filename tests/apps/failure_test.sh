@@ -6,13 +6,8 @@
 # Usage: failure_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
-work=$(mktemp -d)
-trap 'pkill -KILL -f "^$build/tandem-train" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+source "$(dirname "$0")/../shell_lib.sh"
+trap 'pkill -KILL -f "^$build/tandem-train" 2>/dev/null; cleanup_work' EXIT
 ranks_alive() { pgrep -f "^$build/tandem-train" > /dev/null; }
 wait_gone() {  # seconds until no rank is left (max $1)
   local start=$SECONDS
@@ -66,4 +61,4 @@ if "$build/tandem-inspect" checkpoint "run/checkpoints/$latest" | grep -q "verif
   pass "latest ($latest) still verifies after the stall"
 else fail "latest after stall"; fi
 
-[ $failures -eq 0 ] && echo "failure_test: all passed" || { echo "failure_test: $failures failed"; exit 1; }
+finish failure_test

@@ -8,14 +8,8 @@
 set -uo pipefail
 build=$(cd "$1" && pwd)
 scripts=$(cd "$2/scripts" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMP_NUM_THREADS=1
+source "$(dirname "$0")/../shell_lib.sh"
 inspect="$build/tandem-inspect"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] && [ "$(stat -c %s "$1")" -gt 5000 ]; }
 
 /usr/bin/python3 - <<'PY'
@@ -92,4 +86,4 @@ printf 'cat\t1\t2\nbad line\n' > broken.tsv
 if ! /usr/bin/python3 "$scripts/plot_embeddings.py" broken.tsv -o x.png 2> broken.err && grep -q "broken.tsv:2" broken.err
 then pass "plot_embeddings.py names a bad line: $(cat broken.err)"; else fail "bad TSV"; cat broken.err; fi
 
-if [ $failures -eq 0 ]; then echo "inspect_test: all passed"; else echo "inspect_test: $failures failed"; exit 1; fi
+finish inspect_test

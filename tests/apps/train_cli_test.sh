@@ -11,13 +11,8 @@
 set -uo pipefail
 build=$(cd "$1" && pwd)
 case_name=${3:?usage: train_cli_test.sh BUILD_DIR SOURCE_DIR CASE}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$(dirname "$0")/../shell_lib.sh"
 mpirun=(mpirun --oversubscribe)
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 
 # Two corpora with different target vocabularies; one whose two shards differ in length.
 for i in $(seq 1 120); do printf 'ab%d\tA B %d\n' $((i % 17)) $((i % 5)); done > "$work/a.tsv"
@@ -111,6 +106,4 @@ case_missing() {
   else fail "missing corpus on one rank (exit $code)"; cat "$work/out7"; fi
 }
 
-declare -F "case_$case_name" > /dev/null || { echo "train_cli_test: unknown case '$case_name'"; exit 2; }
-"case_$case_name"
-[ $failures -eq 0 ] && echo "train_cli_test $case_name: all passed" || { echo "train_cli_test $case_name: $failures failed"; exit 1; }
+run_case train_cli_test "$case_name"

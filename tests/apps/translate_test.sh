@@ -8,14 +8,8 @@
 set -uo pipefail
 build=$(cd "$1" && pwd)
 scripts=$(cd "$2/scripts" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$(dirname "$0")/../shell_lib.sh"
 translate="$build/tandem-translate"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 
 # Copy task: strings over a-j; 30 % carry one rare letter k-z, which the target vocabulary
 # (capped at 10 tokens + 4 reserved) only knows as <unk>.
@@ -155,4 +149,4 @@ check_error 2 "unknown metric 'bleu4'" "unknown metric" "$translate" --checkpoin
 check_error 2 "n-best: must be between 1 and --beam" "n-best > beam" "$translate" --checkpoint run --beam 2 --n-best 3
 check_error 1 "src.txt: has 600 lines, the hypotheses/input have 3" "score-only length" "$translate" --hypotheses rare.txt --reference src.txt
 
-[ $failures -eq 0 ] && echo "translate_test: all passed" || { echo "translate_test: $failures failed"; exit 1; }
+finish translate_test

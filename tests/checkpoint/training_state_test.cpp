@@ -79,7 +79,8 @@ TEST(TrainingState, EveryFieldSurvivesHdf5AndBroadcastWords) {
     TrainingState state = filled_state();
     change_field(state, i);
     EXPECT_EQ(hdf5_round_trip(state), state) << "HDF5 form loses " << field_name(i);
-    EXPECT_EQ(trainer::unpack(trainer::pack(state)), state) << "pack/unpack loses " << field_name(i);
+    EXPECT_EQ(trainer::unpack(trainer::pack(state)), state)
+        << "pack/unpack loses " << field_name(i);
   }
 }
 

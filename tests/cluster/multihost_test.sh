@@ -9,19 +9,13 @@ set -uo pipefail
 build=$(cd "$1" && pwd)
 hosts="$(cd "$2" && pwd)/cluster/local/netns_hosts.sh"
 export TANDEM_NETNS_STATE=$(mktemp -d)/netns
-work=$(mktemp -d)
 if [ "$(id -u)" -ne 0 ] || ! ip netns add tdmns_probe 2> /dev/null; then
   echo "multihost_test: skipped (needs root and network namespaces)"
   exit 77
 fi
 ip netns del tdmns_probe
-trap '"$hosts" down > /dev/null 2>&1; pkill -KILL -f "^$build/tandem-train" 2>/dev/null; rm -rf "$work" "$(dirname "$TANDEM_NETNS_STATE")"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-checksum() { h5dump -a checksum "$1" 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p'; }
+source "$(dirname "$0")/../shell_lib.sh"
+trap '"$hosts" down > /dev/null 2>&1; pkill -KILL -f "^$build/tandem-train" 2>/dev/null; cleanup_work; rm -rf "$(dirname "$TANDEM_NETNS_STATE")"' EXIT
 
 for i in $(seq 1 300); do printf 'w%dx%d\tA B %d C\n' $((i % 37)) $((i % 11)) $((i % 5)); done > a.tsv
 "$build/tandem-prep" --quiet --train a.tsv --tgt-tokenizer word -o "$work/corpus" > /dev/null
@@ -57,4 +51,4 @@ if [ $code -ne 0 ] && [ $code -ne 124 ] && [ $took -le 40 ] \
   pass "nodeC cut off: job ended after ${took} s naming rank 2; latest $latest verifies"
 else fail "cut off host (exit $code after ${took} s)"; grep -E "error" cut.log | head -3; fi
 
-[ $failures -eq 0 ] && echo "multihost_test: all passed" || { echo "multihost_test: $failures failed"; exit 1; }
+finish multihost_test

@@ -11,12 +11,9 @@ source_dir=$(cd "$2" && pwd)
 slurm="$source_dir/cluster/local/local_slurm.sh"
 if [ "$(id -u)" -ne 0 ]; then echo "slurm_test: skipped (needs root)"; exit 77; fi
 if ! "$slurm" up > /dev/null 2>&1; then echo "slurm_test: skipped (could not start a local SLURM)"; exit 77; fi
-work=$(mktemp -d)
-trap '"$slurm" down > /dev/null 2>&1; rm -rf "$work"' EXIT
+source "$(dirname "$0")/../shell_lib.sh"
+trap '"$slurm" down > /dev/null 2>&1; cleanup_work' EXIT
 eval "$("$slurm" env)"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-cd "$work"
-checksum() { h5dump -a checksum "$1" 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p'; }
 
 for i in $(seq 1 300); do printf 'w%dx%d\tA B %d C\n' $((i % 37)) $((i % 11)) $((i % 5)); done > a.tsv
 "$build/tandem-prep" --quiet --train a.tsv --tgt-tokenizer word -o "$work/corpus" > /dev/null

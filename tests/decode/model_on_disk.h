@@ -38,8 +38,7 @@ inline trainer::ModelConfig config_for(const data::Corpus& corpus) {
 
 // Saves `model` as step `step` of a run on `corpus` into `directory` (its checkpoints folder).
 inline void save_model(const trainer::Seq2SeqModel& model, const data::Corpus& corpus,
-                       const std::string& corpus_path, const std::string& directory,
-                       int64_t step) {
+                       const std::string& corpus_path, const std::string& directory, int64_t step) {
   trainer::CheckpointIdentity identity;
   identity.model_config = key_value_text(trainer::to_key_values(model.config()));
   identity.run_config = "corpus = " + corpus_path + "\n";

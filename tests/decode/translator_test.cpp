@@ -43,8 +43,7 @@ TEST_F(TranslatorTest, DecodesLikeTheModelItWasSavedFrom) {
   greedy.beam_size = 1;
   const auto decoded = trainer::decode_sources(translator.model(), {source.ids}, {0}, greedy);
   const auto expected =
-      model_->greedy_decode(data::make_source_batch({source.ids}), greedy.max_length_extra +
-                                                                       2 * 3);
+      model_->greedy_decode(data::make_source_batch({source.ids}), greedy.max_length_extra + 2 * 3);
   EXPECT_EQ(decoded[0][0].tokens, expected[0]);
 }
 
@@ -60,8 +59,7 @@ TEST_F(TranslatorTest, UnknownTokensBecomeUnkAndBadLinesGetAProblem) {
 
 TEST_F(TranslatorTest, ACorpusWithOtherVocabulariesIsRefusedNamingIt) {
   testing::make_corpus(dir_.file("b.tsv"), "xyz\tq r\n", dir_.file("b"));
-  const std::string message =
-      testing::error_message<ConfigError>([&] { load(dir_.file("b")); });
+  const std::string message = testing::error_message<ConfigError>([&] { load(dir_.file("b")); });
   EXPECT_NE(message.find(dir_.file("b")), std::string::npos) << message;
 }
 

@@ -2,9 +2,7 @@
 // table.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <string>
-#include <vector>
 
 #include "data/batch.h"
 #include "ops/errors.h"
@@ -15,7 +13,6 @@
 namespace tandem {
 namespace {
 
-using testing::three_pairs;
 using testing::tiny;
 using trainer::AttentionType;
 using trainer::DecoderInit;

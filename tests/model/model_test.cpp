@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "data/batch.h"
-#include "ops/errors.h"
 #include "tests/model/tiny_models.h"
 #include "tests/test_utils.h"
 #include "trainer/model/seq2seq_model.h"

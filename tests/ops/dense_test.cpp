@@ -1,18 +1,15 @@
 // Dense (inner product + activation): backward against finite differences.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <vector>
 
 #include "ops/dense.h"
-#include "ops/errors.h"
 #include "tests/test_utils.h"
 
 namespace tandem {
 namespace {
 
 using testing::expect_gradient_matches;
-using testing::expect_near_all;
 using testing::random_values;
 using testing::weighted_sum;
 

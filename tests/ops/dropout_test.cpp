@@ -5,16 +5,10 @@
 #include <vector>
 
 #include "ops/dropout.h"
-#include "ops/errors.h"
 #include "tests/test_utils.h"
 
 namespace tandem {
 namespace {
-
-using testing::expect_gradient_matches;
-using testing::expect_near_all;
-using testing::random_values;
-using testing::weighted_sum;
 
 TEST(Dropout, MaskIsSeededScaledAndSharedByBackward) {
   const int64_t n = 20000;

@@ -1,20 +1,13 @@
 // Embedding: gather forward, scatter-add backward (no gradient for <pad>), id errors.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <vector>
 
 #include "ops/embedding.h"
-#include "ops/errors.h"
 #include "tests/test_utils.h"
 
 namespace tandem {
 namespace {
-
-using testing::expect_gradient_matches;
-using testing::expect_near_all;
-using testing::random_values;
-using testing::weighted_sum;
 
 TEST(Embedding, ForwardGathersAndBackwardScatterAddsExceptPad) {
   ops::ParamStore store;

@@ -6,16 +6,13 @@
 #include <vector>
 
 #include "ops/output_loss.h"
-#include "ops/errors.h"
 #include "tests/test_utils.h"
 
 namespace tandem {
 namespace {
 
 using testing::expect_gradient_matches;
-using testing::expect_near_all;
 using testing::random_values;
-using testing::weighted_sum;
 
 class OutputLossTest : public ::testing::TestWithParam<float> {};
 

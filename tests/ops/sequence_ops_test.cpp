@@ -1,20 +1,15 @@
 // Sequence rearrangements for padded batches (reverse within lengths).
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <vector>
 
 #include "ops/sequence_ops.h"
-#include "ops/errors.h"
 #include "tests/test_utils.h"
 
 namespace tandem {
 namespace {
 
-using testing::expect_gradient_matches;
-using testing::expect_near_all;
 using testing::random_values;
-using testing::weighted_sum;
 
 TEST(SequenceOps, ReverseWithinLengthsIsItsOwnInverseAndZeroesPadding) {
   const int64_t T = 4, N = 2, C = 2;

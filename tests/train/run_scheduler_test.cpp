@@ -67,8 +67,8 @@ TEST(RunScheduler, EtaComesFromTheStepLimitAndIsCappedByTheTimeLimit) {
 TEST(StopReason, SignalsHaveTheirExitCodesAndLimitsExitZero) {
   EXPECT_EQ(trainer::stop_exit_code(StopReason::kPreempted), kExitRequeue);
   EXPECT_EQ(trainer::stop_exit_code(StopReason::kInterrupted), kExitInterrupted);
-  for (StopReason reason : {StopReason::kTimeLimit, StopReason::kStepLimit,
-                            StopReason::kEpochLimit, StopReason::kEarlyStopping})
+  for (StopReason reason : {StopReason::kTimeLimit, StopReason::kStepLimit, StopReason::kEpochLimit,
+                            StopReason::kEarlyStopping})
     EXPECT_EQ(trainer::stop_exit_code(reason), kExitDone) << trainer::stop_text(reason);
   EXPECT_STREQ(trainer::stop_text(StopReason::kInterrupted), "interrupted (SIGINT)");
 }

@@ -3,11 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <string>
 #include <vector>
 
 #include "data/batch.h"
-#include "ops/errors.h"
 #include "tests/model/tiny_models.h"
 #include "tests/test_utils.h"
 #include "trainer/model/seq2seq_model.h"
@@ -20,7 +18,6 @@ using testing::three_pairs;
 using testing::tiny;
 using trainer::AttentionType;
 using trainer::DecoderInit;
-using trainer::ModelConfig;
 using trainer::Seq2SeqModel;
 
 TEST(Trainer, ZeroesGradientsEveryStep) {

@@ -37,13 +37,13 @@ po::options_description options_of(const Settings& settings, const std::string& 
     po::options_description& group = groups.at(setting.group);
     const auto set = setting.set;
     if (setting.is_switch) {
-      group.add_options()(setting.key.c_str(),
-                          po::bool_switch()->notifier([set](bool on) {
-                            if (on) set("true");
-                          }),
+      group.add_options()(setting.key.c_str(), po::bool_switch()->notifier([set](bool on) {
+        if (on) set("true");
+      }),
                           setting.help.c_str());
     } else {
-      auto* value = po::value<std::string>()->notifier([set](const std::string& text) { set(text); });
+      auto* value =
+          po::value<std::string>()->notifier([set](const std::string& text) { set(text); });
       if (!setting.get().empty()) value->default_value(setting.get());
       group.add_options()(setting.key.c_str(), value, setting.help.c_str());
     }

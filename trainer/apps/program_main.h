@@ -22,7 +22,8 @@ boost::program_options::options_description options_of(const Settings& settings,
 // Parses the command line, then the INI file named by option `config_option` if given (the
 // command line wins), into the fields. ConfigError / po::error for bad options; IoError for an
 // unreadable file.
-void parse_options(int argc, char** argv, const boost::program_options::options_description& options,
+void parse_options(int argc, char** argv,
+                   const boost::program_options::options_description& options,
                    const std::string& config_option);
 
 }  // namespace tandem::apps

@@ -37,6 +37,7 @@ Settings cli_settings(Cli& cli) {
            "signals that mean \"checkpoint at the next step and exit 75 (requeue me)\"")
       .add("stop-deadline", cli.stop_deadline,
            "seconds after such a signal before the process exits regardless")
+      .range(1, 1e6)
       .add("config", cli.config_file, "INI file with any of these options (the command line wins)")
       .add_switch("help,h", cli.help, "show this help");
   return settings;
@@ -107,7 +108,6 @@ int train(int argc, char** argv, trainer::MpiWorld& world) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return apps::run_mpi_program("tandem-train", &argc, &argv, [&](trainer::MpiWorld& world) {
-    return train(argc, argv, world);
-  });
+  return apps::run_mpi_program("tandem-train", &argc, &argv,
+                               [&](trainer::MpiWorld& world) { return train(argc, argv, world); });
 }

@@ -27,10 +27,10 @@
 #include "ops/exit_codes.h"
 #include "trainer/apps/mpi_program_main.h"
 #include "trainer/apps/program_main.h"
-#include "trainer/dist/agreement.h"
-#include "trainer/dist/mpi_world.h"
 #include "trainer/decode/scoring.h"
 #include "trainer/decode/translator.h"
+#include "trainer/dist/agreement.h"
+#include "trainer/dist/mpi_world.h"
 
 namespace {
 
@@ -314,8 +314,8 @@ Input read_and_share_input(const trainer::MpiWorld& world, const Cli& cli) {
 }
 
 // Every rank loads the model; a failure anywhere ends all of them with its message.
-std::unique_ptr<trainer::Translator> load_translator(const trainer::MpiWorld& world,
-                                                     const Cli& cli, ops::DnnlContext& ctx) {
+std::unique_ptr<trainer::Translator> load_translator(const trainer::MpiWorld& world, const Cli& cli,
+                                                     ops::DnnlContext& ctx) {
   std::unique_ptr<trainer::Translator> translator;
   trainer::collective_try(world, [&] {
     trainer::TranslatorOptions options = cli.translator;
@@ -470,7 +470,6 @@ int run(int argc, char** argv, trainer::MpiWorld& world) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return apps::run_mpi_program("tandem-translate", &argc, &argv, [&](trainer::MpiWorld& world) {
-    return run(argc, argv, world);
-  });
+  return apps::run_mpi_program("tandem-translate", &argc, &argv,
+                               [&](trainer::MpiWorld& world) { return run(argc, argv, world); });
 }

@@ -5,8 +5,8 @@
 // The schema is documented in docs/checkpoints.md; every name here is persisted.
 #pragma once
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

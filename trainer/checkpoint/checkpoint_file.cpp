@@ -107,8 +107,9 @@ std::string incompatibility(hid_t root, const ops::ParamStore& params,
            " differs from the corpus vocabulary's " + expected.tgt_vocab_checksum;
   for (const char* key : {"cell", "attention", "decoder_init", "bidirectional", "input_feeding"})
     if (config_value(found.model_config, key) != config_value(expected.model_config, key))
-      return std::string("was trained with ") + key + " = " + config_value(found.model_config, key) +
-             ", the model has " + key + " = " + config_value(expected.model_config, key);
+      return std::string("was trained with ") + key + " = " +
+             config_value(found.model_config, key) + ", the model has " + key + " = " +
+             config_value(expected.model_config, key);
   if (h5::get_string_attribute(root, "parameters", path) != parameter_names(params)) {
     for (const ops::ParamView& view : params.params())
       if (H5Lexists(root, view.name.substr(0, view.name.find('/')).c_str(), H5P_DEFAULT) <= 0)
@@ -136,7 +137,8 @@ std::string checkpoint_image(const std::string& path, const ops::ParamStore& par
     h5::write_float(root, view.name, view.value, view.shape, path);
   const auto flat = static_cast<int64_t>(params.total_size());
   for (int k = 0; k < 2; ++k)
-    if (!moments[k].empty()) h5::write_float(root, kMomentNames[k], moments[k].data(), {flat}, path);
+    if (!moments[k].empty())
+      h5::write_float(root, kMomentNames[k], moments[k].data(), {flat}, path);
   h5::set_attribute(root, "format", std::string(kFormat), path);
   h5::set_attribute(root, "format_version", kCheckpointFormatVersion, path);
   write_state(root, state, path);

@@ -33,8 +33,9 @@ struct TrainingState {
 // persisted in checkpoints: never rename one. Field kinds and their HDF5 form: int64_t and double
 // (an attribute of that name), the cursor list "cursors" (dataset loader/cursors, rows of epoch,
 // window, batch, plus the attribute "ranks") and the epoch origin "origin" (attribute
-// origin_ranks plus, when not empty, dataset loader/origin_cursors). The checksum hashes the lists first, then the integers, then the reals,
-// each kind in this order: keep the lists first and add new fields at the end of their kind.
+// origin_ranks plus, when not empty, dataset loader/origin_cursors). The checksum hashes the lists
+// first, then the integers, then the reals, each kind in this order: keep the lists first and add
+// new fields at the end of their kind.
 template <typename State, typename Visit>
 void for_each_field(State& state, Visit&& visit) {
   visit("cursors", state.cursors);
@@ -51,7 +52,9 @@ void for_each_field(State& state, Visit&& visit) {
 }
 
 bool operator==(const TrainingState& a, const TrainingState& b);
-inline bool operator!=(const TrainingState& a, const TrainingState& b) { return !(a == b); }
+inline bool operator!=(const TrainingState& a, const TrainingState& b) {
+  return !(a == b);
+}
 
 // The state as int64 words (doubles by their bits, lists with their lengths), for one
 // broadcast, and back. unpack throws FormatError on words that do not form a state.

@@ -83,10 +83,9 @@ void collect_candidates(const std::vector<float>& logprobs, int64_t V, int64_t f
                                 row_logprobs[best_tokens[static_cast<size_t>(i)]],
                             row, best_tokens[static_cast<size_t>(i)]});
   }
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& a, const Candidate& b) {
-                     return a.log_probability > b.log_probability;
-                   });
+  std::stable_sort(
+      candidates.begin(), candidates.end(),
+      [](const Candidate& a, const Candidate& b) { return a.log_probability > b.log_probability; });
 }
 
 // What one step leaves: per row its tokens, log P and the row it continues.
@@ -155,9 +154,9 @@ std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::B
       const auto group = static_cast<size_t>(g);
       if (done[group]) continue;
       collect_candidates(logprobs, V, g * beam, beam, log_probability, candidates);
-      done[group] = advance_group(candidates, g * beam, beam, step + 1 >= beams.max_length[group],
-                                  tokens, finished[static_cast<size_t>(beams.sentence[group])],
-                                  next);
+      done[group] =
+          advance_group(candidates, g * beam, beam, step + 1 >= beams.max_length[group], tokens,
+                        finished[static_cast<size_t>(beams.sentence[group])], next);
     }
     model.select_rows(next.parents);
     tokens = std::move(next.tokens);

@@ -12,8 +12,9 @@
 namespace tandem::trainer {
 
 enum class EmbeddingSide { kSource, kTarget };
-inline const EnumNames<EmbeddingSide> kEmbeddingSideNames("side", {{EmbeddingSide::kSource, "src"},
-                                                                  {EmbeddingSide::kTarget, "tgt"}});
+inline const EnumNames<EmbeddingSide> kEmbeddingSideNames("side",
+                                                          {{EmbeddingSide::kSource, "src"},
+                                                           {EmbeddingSide::kTarget, "tgt"}});
 
 // One row per vocabulary id (reserved tokens included, at their ids).
 struct EmbeddingTable {

@@ -10,8 +10,8 @@
 
 #include "data/corpus.h"
 #include "ops/settings.h"
-#include "trainer/dist/mpi_world.h"
 #include "trainer/decode/scoring.h"
+#include "trainer/dist/mpi_world.h"
 #include "trainer/model/seq2seq_model.h"
 
 namespace tandem::trainer {
@@ -19,10 +19,10 @@ namespace tandem::trainer {
 // Names (persisted in run configurations): loss, bleu, chrf, wer, per.
 enum class ValidMetric { kLoss, kBleu, kChrf, kWer, kPer };
 inline const EnumNames<ValidMetric> kValidMetricNames("valid-metric", {{ValidMetric::kLoss, "loss"},
-                                                                    {ValidMetric::kBleu, "bleu"},
-                                                                    {ValidMetric::kChrf, "chrf"},
-                                                                    {ValidMetric::kWer, "wer"},
-                                                                    {ValidMetric::kPer, "per"}});
+                                                                       {ValidMetric::kBleu, "bleu"},
+                                                                       {ValidMetric::kChrf, "chrf"},
+                                                                       {ValidMetric::kWer, "wer"},
+                                                                       {ValidMetric::kPer, "per"}});
 bool higher_is_better(ValidMetric metric);  // BLEU and chrF
 
 struct ValidationScores {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "ops/param_store.h"
-#include "trainer/dist/mpi_world.h"
 #include "trainer/dist/gradient_reducer.h"
+#include "trainer/dist/mpi_world.h"
 
 namespace tandem::trainer {
 

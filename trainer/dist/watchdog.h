@@ -62,7 +62,6 @@ class CollectiveWatchdog {
 // ("step collectives-entered port addresses", "" where a rank wrote none), the ranks other than
 // `rank` that entered fewer collectives than `collectives`, as "1 (last heard at step 7), 2 (last
 // heard at step none)"; "" if every rank arrived.
-std::string ranks_behind(const std::vector<std::string>& heartbeats, int rank,
-                         int64_t collectives);
+std::string ranks_behind(const std::vector<std::string>& heartbeats, int rank, int64_t collectives);
 
 }  // namespace tandem::trainer

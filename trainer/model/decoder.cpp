@@ -250,11 +250,10 @@ void Decoder::backward_output(int64_t t_begin, int64_t t_end, int chunk, float l
                               const ops::GradientsReady& ready) {
   const int64_t N = batch_, H = config_.hidden_size, V = config_.tgt_vocab_size;
   const float* attentional = attentional_out_.data() + t_begin * N * H;
-  output_->backward(config_.dropout > 0.0f ? dropped_attentional_.data() + t_begin * N * H
-                                           : attentional,
-                    target_output_ + t_begin * N, (t_end - t_begin) * N, loss_scale,
-                    probabilities_.data() + t_begin * N * V,
-                    diff_dropped_attentional_.data() + t_begin * N * H);
+  output_->backward(
+      config_.dropout > 0.0f ? dropped_attentional_.data() + t_begin * N * H : attentional,
+      target_output_ + t_begin * N, (t_end - t_begin) * N, loss_scale,
+      probabilities_.data() + t_begin * N * V, diff_dropped_attentional_.data() + t_begin * N * H);
   report_final("output/weight", chunk, ready);
 }
 

@@ -24,8 +24,7 @@ Settings model_settings(ModelConfig& c) {
       .add("label_smoothing", c.label_smoothing, "label smoothing epsilon")
       .add("teacher_forcing", c.teacher_forcing_ratio,
            "teacher-forcing ratio; below 1: scheduled sampling")
-      .add("input_feeding", c.input_feeding,
-           "feed the previous attentional vector to the decoder")
+      .add("input_feeding", c.input_feeding, "feed the previous attentional vector to the decoder")
       .add("precision", c.precision, kPrecisionNames,
            "f32, or bf16: mixed precision (bf16 compute in the RNNs, W_c and the output layer; "
            "f32 master weights, gradients and optimizer state), ~1.4x faster on AVX512-BF16 CPUs");

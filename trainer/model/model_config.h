@@ -47,10 +47,11 @@ struct ModelConfig {
   bool step_by_step_decoder() const { return teacher_forcing_ratio < 1.0f || input_feeding; }
 };
 
-inline const EnumNames<ops::CellKind> kCellNames("cell", {{ops::CellKind::kLstm, "lstm"},
-                                                        {ops::CellKind::kGru, "gru"},
-                                                        {ops::CellKind::kLbrGru, "lbr_gru"},
-                                                        {ops::CellKind::kVanillaTanh, "rnn_tanh"}});
+inline const EnumNames<ops::CellKind> kCellNames("cell",
+                                                 {{ops::CellKind::kLstm, "lstm"},
+                                                  {ops::CellKind::kGru, "gru"},
+                                                  {ops::CellKind::kLbrGru, "lbr_gru"},
+                                                  {ops::CellKind::kVanillaTanh, "rnn_tanh"}});
 inline const EnumNames<AttentionType> kAttentionNames("attention",
                                                       {{AttentionType::kNone, "none"},
                                                        {AttentionType::kDot, "dot"},

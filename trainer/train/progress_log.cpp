@@ -41,9 +41,8 @@ void ProgressInterval::add(const StepResult& result, const Trainer& trainer,
 
 void log_progress(const MpiWorld& world, MetricsLog& log, const ProgressInterval& interval,
                   const ProgressPoint& point, const RunScheduler& scheduler) {
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                    interval.start)
-                          .count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - interval.start).count();
   const double step_time = wall / static_cast<double>(interval.steps);
   const auto times = world.all_gather(static_cast<uint64_t>(step_time * 1e9));
   const auto slowest = std::max_element(times.begin(), times.end());

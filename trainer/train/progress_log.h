@@ -22,7 +22,7 @@ class MetricsLog {
   // Appends to <run_dir>/metrics.jsonl from now on. IoError if it cannot be opened.
   void open(const std::string& run_dir);
   void write(const nlohmann::json& record);  // Requires: open()
-  void say(const std::string& line) const;  // one line on stderr
+  void say(const std::string& line) const;   // one line on stderr
   bool leader() const { return leader_; }
 
  private:

@@ -32,12 +32,11 @@ std::optional<LoadedCheckpoint> find_checkpoint(const TrainConfig& config,
 void require_one_rank_change_per_epoch(const LoadedCheckpoint& loaded, int ranks) {
   const TrainingState& state = loaded.state;
   if (static_cast<int>(state.cursors.size()) == ranks || state.origin.empty()) return;
-  throw ConfigError("resume: " + loaded.path + " is in the middle of epoch " +
-                    std::to_string(state.epoch) +
-                    ", which was already resumed with another rank count (" +
-                    std::to_string(state.origin.ranks) + " -> " +
-                    std::to_string(state.cursors.size()) + "); resume it with " +
-                    std::to_string(state.cursors.size()) + " rank(s) until that epoch ends");
+  throw ConfigError(
+      "resume: " + loaded.path + " is in the middle of epoch " + std::to_string(state.epoch) +
+      ", which was already resumed with another rank count (" + std::to_string(state.origin.ranks) +
+      " -> " + std::to_string(state.cursors.size()) + "); resume it with " +
+      std::to_string(state.cursors.size()) + " rank(s) until that epoch ends");
 }
 
 // Rank 0's checkpoint to every rank. Collective.

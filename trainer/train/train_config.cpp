@@ -19,48 +19,75 @@ void add_training(Settings& settings, TrainConfig& c) {
   settings.group("Training")
       .add("optimizer", c.optimizer.kind, ops::kOptimizerNames, "optimizer")
       .add("lr", c.schedule.base_lr, "learning rate (peak rate with warm-up)")
+      .above(0, 1e3)
       .add("lr-schedule", c.schedule.kind, kScheduleNames, "learning-rate schedule")
       .add("warmup-steps", c.schedule.warmup_steps, "linear warm-up steps")
+      .at_least(0)
       .add("decay-factor", c.schedule.decay_factor, "step/plateau decay factor")
+      .above(0, 1)
       .add("decay-every", c.schedule.decay_every, "step schedule: decay period")
+      .at_least(1)
       .add("plateau-patience", c.schedule.plateau_patience,
            "plateau schedule: validations without improvement before decaying")
+      .at_least(0)
       .add("momentum", c.optimizer.momentum, "momentum (optimizer momentum)")
+      .range(0, 0.999999)
       .add("beta1", c.optimizer.beta1, "Adam beta1")
+      .range(0, 0.999999)
       .add("beta2", c.optimizer.beta2, "Adam beta2")
-      .add("weight-decay", c.optimizer.weight_decay, "weight decay (decoupled for Adam, L2 for SGD)")
+      .range(0, 0.999999)
+      .add("weight-decay", c.optimizer.weight_decay,
+           "weight decay (decoupled for Adam, L2 for SGD)")
+      .range(0, 1)
       .add("clip-norm", c.clip_norm, "global gradient-norm clipping (0: off)")
+      .range(0, 1e9)
       .add("accum", c.accumulation, "micro-batches per step and rank")
+      .range(1, 1024)
       .add("max-steps", c.max_steps, "stop after this many steps (0: no limit)")
+      .at_least(0)
       .add("max-epochs", c.max_epochs, "stop after this many epochs (0: no limit)")
+      .at_least(0)
       .add("max-minutes", c.max_minutes, "stop after this much time (0: no limit)")
+      .range(0, 1e8)
       .add("valid-every", c.valid_every, "validate every N steps (0: every epoch)")
+      .at_least(0)
       .add("early-stopping", c.early_stopping,
            "stop after N validations without improvement (0: off)")
+      .at_least(0)
       .add("valid-metric", c.valid_metric, kValidMetricNames,
            "what picks the best checkpoint and drives early stopping: the validation loss, or a "
            "score of the decoded validation set")
       .add("valid-decode", c.valid_decode,
            "decode and score the validation set at every validation (implied by a "
            "--valid-metric other than loss)")
-      .add("valid-beam", c.valid_beam, "beam size for validation decoding (1: greedy)");
+      .add("valid-beam", c.valid_beam, "beam size for validation decoding (1: greedy)")
+      .range(1, 100);
 }
 
 void add_run(Settings& settings, TrainConfig& c) {
   settings.group("Run")
       .add("run-dir", c.run_dir, "directory for config.ini, metrics.jsonl and checkpoints/")
       .add("log-every", c.log_every, "steps between progress lines / metrics")
+      .at_least(1)
       .add("replica-check-every", c.replica_check_every,
            "steps between parameter checksum comparisons across ranks (0: off)")
+      .at_least(0)
       .add("max-skips", c.max_skips, "stop after N non-finite steps in a row")
+      .at_least(1)
       .add("bucket-mb", c.bucket_mb, "all-reduce bucket size (MiB)")
-      .add("save-every", c.save_every, "steps between checkpoints (0: only at the end and on signals)")
+      .above(0, 1024)
+      .add("save-every", c.save_every,
+           "steps between checkpoints (0: only at the end and on signals)")
+      .at_least(0)
       .add("save-every-minutes", c.save_every_minutes,
            "also checkpoint every this many minutes (0: off)")
+      .range(0, 1e8)
       .add("keep", c.keep, "checkpoints kept (plus the best by validation)")
+      .range(1, 1e6)
       .add("collective-timeout", c.collective_timeout,
            "seconds a rank may wait in one collective before the job is ended with the missing "
            "ranks named (0: off)")
+      .range(0, 1e7)
       .persisted(false)
       .add("resume", c.resume,
            "auto (the newest verified checkpoint in run-dir/checkpoints, if any), none, or a file")
@@ -69,6 +96,7 @@ void add_run(Settings& settings, TrainConfig& c) {
       .add("threads", c.threads,
            "OpenMP threads per rank (0: the node's cores / ranks on the node, capped by the CPU "
            "binding)")
+      .range(0, 4096)
       .persisted(true);
 }
 
@@ -80,8 +108,11 @@ Settings train_settings(TrainConfig& c) {
       .add("corpus", c.corpus, "corpus directory made by tandem-prep")
       .add("batch-tokens", c.batch_tokens,
            "token budget per micro-batch and rank: N x longest padded side (0: use --batch-size)")
+      .range(0, 1e9)
       .add("batch-size", c.batch_size, "sentences per micro-batch, if no token budget")
+      .range(0, 1e7)
       .add("pool", c.pool, "batches per length-bucketing window")
+      .range(1, 1e6)
       .add("seed", c.seed, "seed of initialisation, data order, dropout");
   add_model(settings, c.model);
   add_training(settings, c);

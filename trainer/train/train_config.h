@@ -41,16 +41,16 @@ struct TrainConfig {
   int valid_beam = 1;         // beam size of validation decoding (1: greedy)
   int64_t log_every = 50;
   int64_t replica_check_every = 100;
-  int64_t max_skips = 10;   // stop after this many non-finite steps in a row
-  double bucket_mb = 16.0;  // all-reduce bucket size
-  int64_t save_every = 1000;      // steps between checkpoints (0: only at the end and on signals)
-  double save_every_minutes = 0;  // also every this many minutes (0: off)
-  int keep = 3;                   // newest checkpoints kept (plus the best by validation)
+  int64_t max_skips = 10;           // stop after this many non-finite steps in a row
+  double bucket_mb = 16.0;          // all-reduce bucket size
+  int64_t save_every = 1000;        // steps between checkpoints (0: only at the end and on signals)
+  double save_every_minutes = 0;    // also every this many minutes (0: off)
+  int keep = 3;                     // newest checkpoints kept (plus the best by validation)
   double collective_timeout = 300;  // seconds a rank may wait in one collective (0: no watchdog)
   // Not part of the run's identity (they may change between a run and its resumption):
-  int threads = 0;                // OpenMP threads per rank; 0: cores on the node / ranks there
-  std::string resume = "auto";    // auto (newest verified checkpoint, if any), none, or a file
-  bool reset_optimizer = false;   // resume parameters and counters, start the optimizer afresh
+  int threads = 0;               // OpenMP threads per rank; 0: cores on the node / ranks there
+  std::string resume = "auto";   // auto (newest verified checkpoint, if any), none, or a file
+  bool reset_optimizer = false;  // resume parameters and counters, start the optimizer afresh
 };
 
 // THE table of the run's settings, in help order (groups Data, Model, Training, Run); option

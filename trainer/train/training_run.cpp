@@ -15,12 +15,12 @@
 #include <omp.h>
 
 #include <cmath>
-#include <filesystem>
 
 #include "data/atomic_file.h"
 #include "ops/errors.h"
 #include "trainer/dist/agreement.h"
 #include "trainer/train/resume.h"
+#include "trainer/train/run_directory.h"
 
 namespace tandem::trainer {
 namespace {
@@ -73,7 +73,10 @@ TrainingRun::TrainingRun(MpiWorld& world, TrainConfig config)
       scheduler_(std::make_unique<RunScheduler>(config_)) {
   open_corpus();
   agree_on_configuration();
-  write_run_directory();
+  collective_try(world_, [&] {
+    if (world_.rank() == 0)
+      run_directory_lock_ = std::make_unique<RunDirectoryLock>(config_.run_dir);
+  });
   // From here on a rank that stops answering ends the job instead of hanging it.
   watchdog_ = std::make_unique<CollectiveWatchdog>(
       world.rank(), world.size(), world.size() > 1 ? config_.run_dir + "/heartbeat" : "",
@@ -81,8 +84,11 @@ TrainingRun::TrainingRun(MpiWorld& world, TrainConfig config)
   if (world.size() > 1) world.set_watchdog(watchdog_.get());
   build_model();
   open_loaders();
+  const std::optional<nlohmann::json> resumed = resume();
+  // Every start-up check passed: only now is the run directory written to.
+  write_run_directory();
   log_start();
-  resume();
+  if (resumed) log_->write(*resumed);
 }
 
 TrainingRun::~TrainingRun() {
@@ -97,13 +103,12 @@ void TrainingRun::open_corpus() {
                    "no corpus directory (--corpus DIR, made by tandem-prep)");
     require_config(config_.max_steps > 0 || config_.max_epochs > 0 || config_.max_minutes > 0,
                    "max-steps", "set a limit: --max-steps, --max-epochs or --max-minutes");
-    require_config(config_.accumulation >= 1, "accum", "must be at least 1");
-    require_config(config_.log_every >= 1, "log-every", "must be at least 1");
-    require_config(config_.bucket_mb > 0, "bucket-mb", "must be positive");
     LrSchedule check_schedule(config_.schedule);
     corpus_.emplace(data::Corpus::open(config_.corpus));
     if (corpus_->manifest().examples("train") == 0)
       throw FormatError(config_.corpus + ": the corpus has no training examples");
+    corpus_->source_vocabulary();  // the vocabulary files must be the ones the manifest names
+    corpus_->target_vocabulary();
     config_.model.src_vocab_size = corpus_->manifest().source.vocab_size;
     config_.model.tgt_vocab_size = corpus_->manifest().target.vocab_size;
     validate(config_.model);
@@ -130,7 +135,6 @@ void TrainingRun::agree_on_configuration() {
 
 void TrainingRun::write_run_directory() {
   if (world_.rank() != 0) return;
-  std::filesystem::create_directories(config_.run_dir);
   data::write_file_atomically(config_.run_dir + "/config.ini", config_text(config_));
   std::fprintf(stderr,
                "tandem-train: %d rank(s) x %d thread(s); configuration (also in "
@@ -198,11 +202,12 @@ void TrainingRun::log_start() {
 
 // ---- Resume and save: the only places that map the live run to a TrainingState ----------
 
-void TrainingRun::resume() {
+// Returns the "resume" record for metrics.jsonl, if the run resumed.
+std::optional<nlohmann::json> TrainingRun::resume() {
   const auto load_start = std::chrono::steady_clock::now();
   const std::optional<LoadedCheckpoint> loaded =
       load_for_resume(world_, config_, checkpoint_directory_, model_->params(), identity_);
-  if (!loaded) return;
+  if (!loaded) return std::nullopt;
   restore(*loaded);
   const TrainingState& state = loaded->state;
   if (static_cast<int>(state.cursors.size()) != world_.size())
@@ -213,8 +218,8 @@ void TrainingRun::resume() {
   log_->say("tandem-train: resumed from " + loaded->path + " at step " +
             std::to_string(state.step) + ", epoch " + std::to_string(state.epoch) + " in " +
             milliseconds_text(seconds_since(load_start)) + " s");
-  log_->write(
-      {{"type", "resume"}, {"step", state.step}, {"epoch", state.epoch}, {"path", loaded->path}});
+  return nlohmann::json{
+      {"type", "resume"}, {"step", state.step}, {"epoch", state.epoch}, {"path", loaded->path}};
 }
 
 void TrainingRun::restore(const LoadedCheckpoint& loaded) {
@@ -240,9 +245,9 @@ void TrainingRun::restore(const LoadedCheckpoint& loaded) {
     if (same_ranks)
       train_loader_->seek(state.cursors[static_cast<size_t>(world_.rank())], state.origin);
     else
-      train_loader_->seek({state.epoch, 0, 0},
-                          data::EpochOrigin{static_cast<int64_t>(state.cursors.size()),
-                                            state.cursors});
+      train_loader_->seek(
+          {state.epoch, 0, 0},
+          data::EpochOrigin{static_cast<int64_t>(state.cursors.size()), state.cursors});
   });
 }
 
@@ -276,8 +281,8 @@ void TrainingRun::save(bool is_best) {
   std::string name;
   collective_try(world_, [&] {
     if (world_.rank() == 0)
-      name = save_checkpoint(checkpoint_directory_, model_->params(), trainer_->optimizer(),
-                             state, identity_, is_best, config_.keep);
+      name = save_checkpoint(checkpoint_directory_, model_->params(), trainer_->optimizer(), state,
+                             identity_, is_best, config_.keep);
   });
   const double seconds = seconds_since(start);
   scheduler_->saved(trainer_->step());
@@ -336,8 +341,9 @@ void TrainingRun::count_step(const StepResult& result) {
     ++total_skips_;
     if (++consecutive_skips_ >= config_.max_skips)
       throw DistributedError("non-finite loss or gradient in " +
-                             std::to_string(consecutive_skips_) + " consecutive steps (last: step " +
-                             std::to_string(step) + "); lower --lr or raise --clip-norm");
+                             std::to_string(consecutive_skips_) +
+                             " consecutive steps (last: step " + std::to_string(step) +
+                             "); lower --lr or raise --clip-norm");
     log_->say("step " + std::to_string(step) +
               ": non-finite loss or gradient on some rank; update skipped");
   } else {
@@ -377,8 +383,8 @@ void TrainingRun::finish(StopReason reason) {
   if (!scheduler_->saved_at(trainer_->step())) save(false);
   const double seconds = scheduler_->elapsed_seconds();
   log_->say(std::string("tandem-train: stopped (") + stop_text(reason) + ") after " +
-            std::to_string(trainer_->step()) + " steps, " + std::to_string(epoch_) +
-            " epoch(s), " + duration_text(seconds));
+            std::to_string(trainer_->step()) + " steps, " + std::to_string(epoch_) + " epoch(s), " +
+            duration_text(seconds));
   log_->write({{"type", "end"},
                {"step", trainer_->step()},
                {"epoch", epoch_},

@@ -18,6 +18,7 @@
 #include "trainer/model/seq2seq_model.h"
 #include "trainer/train/lr_schedule.h"
 #include "trainer/train/progress_log.h"
+#include "trainer/train/run_directory.h"
 #include "trainer/train/run_scheduler.h"
 #include "trainer/train/train_config.h"
 #include "trainer/train/train_step.h"
@@ -28,9 +29,10 @@ namespace tandem::trainer {
 class TrainingRun {
  public:
   // Collective set-up: checks the configuration, opens the corpus, agrees with every rank on
-  // configuration and corpus, writes <run_dir>/config.ini, builds the model (rank 0's initial
-  // parameters everywhere), the step, the loaders and the metrics file, and resumes from a
-  // checkpoint if there is one. Throws the same tandem error on every rank when ranks disagree.
+  // configuration and corpus, takes the run directory's lock, builds the model (rank 0's initial
+  // parameters everywhere), the step and the loaders, and resumes from a checkpoint if there is
+  // one; only then writes <run_dir>/config.ini and the metrics' start record. Throws the same
+  // tandem error on every rank when ranks disagree; a refused start writes nothing.
   // Requires: OpenMP threads already set (see tandem_train.cpp).
   TrainingRun(MpiWorld& world, TrainConfig config);
   ~TrainingRun();
@@ -48,7 +50,7 @@ class TrainingRun {
   void build_model();
   void open_loaders();
   void log_start();
-  void resume();
+  std::optional<nlohmann::json> resume();
   TrainingState capture_state();
   void restore(const LoadedCheckpoint& loaded);
 
@@ -64,7 +66,8 @@ class TrainingRun {
   TrainConfig config_;
   std::optional<data::Corpus> corpus_;
   std::unique_ptr<MetricsLog> log_;
-  std::unique_ptr<RunScheduler> scheduler_;  // the decisions
+  std::unique_ptr<RunDirectoryLock> run_directory_lock_;  // rank 0: held for the whole run
+  std::unique_ptr<RunScheduler> scheduler_;               // the decisions
   std::unique_ptr<CollectiveWatchdog> watchdog_;
   ops::DnnlContext ctx_;
   std::unique_ptr<Seq2SeqModel> model_;

@@ -30,8 +30,8 @@ std::pair<double, int64_t> validation_loss(const MpiWorld& world, Seq2SeqModel& 
 
 }  // namespace
 
-Validator::Validator(const MpiWorld& world, const data::Corpus& corpus,
-                     data::LoaderOptions options, const TrainConfig& config)
+Validator::Validator(const MpiWorld& world, const data::Corpus& corpus, data::LoaderOptions options,
+                     const TrainConfig& config)
     : world_(world), config_(config) {
   options.shuffle = false;
   collective_try(world, [&] {
@@ -48,13 +48,12 @@ Validator::Validator(const MpiWorld& world, const data::Corpus& corpus,
 bool Validator::run(Seq2SeqModel& model, LrSchedule& schedule, MetricsLog& log, int64_t step,
                     int64_t epoch) {
   const auto [loss, tokens] = validation_loss(world_, model, *loader_);
-  nlohmann::json record = {{"type", "valid"}, {"step", step},           {"epoch", epoch},
+  nlohmann::json record = {{"type", "valid"}, {"step", step},          {"epoch", epoch},
                            {"loss", loss},    {"ppl", std::exp(loss)}, {"tokens", tokens}};
   char line[300];
-  int used = std::snprintf(line, sizeof line,
-                           "validation step %lld | epoch %lld | loss %.4f | ppl %.3f",
-                           static_cast<long long>(step), static_cast<long long>(epoch), loss,
-                           std::exp(loss));
+  int used = std::snprintf(
+      line, sizeof line, "validation step %lld | epoch %lld | loss %.4f | ppl %.3f",
+      static_cast<long long>(step), static_cast<long long>(epoch), loss, std::exp(loss));
   // The schedule keeps the lowest value as the best: scores where higher is better enter negated.
   double observed = loss;
   if (decoder_) {
@@ -64,10 +63,10 @@ bool Validator::run(Seq2SeqModel& model, LrSchedule& schedule, MetricsLog& log, 
                    [&] { share = decoder_->decode_share(world_.rank(), world_.size(), model); });
     const ValidationScores scores = decoder_->score(world_, share);
     const double seconds = seconds_since(start);
-    used += std::snprintf(
-        line + used, sizeof line - static_cast<size_t>(used),
-        " | wer %.2f | per %.2f | bleu %.2f | chrf %.2f | decoded %lld in %.1f s", scores.wer,
-        scores.per, scores.bleu, scores.chrf, static_cast<long long>(scores.sentences), seconds);
+    used += std::snprintf(line + used, sizeof line - static_cast<size_t>(used),
+                          " | wer %.2f | per %.2f | bleu %.2f | chrf %.2f | decoded %lld in %.1f s",
+                          scores.wer, scores.per, scores.bleu, scores.chrf,
+                          static_cast<long long>(scores.sentences), seconds);
     record.update({{"wer", scores.wer},
                    {"per", scores.per},
                    {"bleu", scores.bleu},

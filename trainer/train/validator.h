@@ -27,8 +27,7 @@ class Validator {
 
   // Collective: validates, prints the line, writes the "valid" record, and tells `schedule`.
   // Returns true if this was the best validation so far. Requires: available().
-  bool run(Seq2SeqModel& model, LrSchedule& schedule, MetricsLog& log, int64_t step,
-           int64_t epoch);
+  bool run(Seq2SeqModel& model, LrSchedule& schedule, MetricsLog& log, int64_t step, int64_t epoch);
 
  private:
   const MpiWorld& world_;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tandem-train refuses a bad start clearly and without touching the run directory:
+#   lock        a second tandem-train on a run directory in use is refused naming the holder's
+#               PID; the first run goes on and finishes
+#   refused     a start that is refused (here: a checkpoint of another model) leaves config.ini
+#               and metrics.jsonl exactly as they were
+#   values      absurd option values (negative, NaN, huge) exit 2 naming the option
+#   vocabulary  a vocabulary file edited or removed after tandem-prep is refused at start
+# Usage: train_start_test.sh BUILD_DIR SOURCE_DIR CASE
+set -uo pipefail
+build=$(cd "$1" && pwd)
+case_name=${3:?usage: train_start_test.sh BUILD_DIR SOURCE_DIR CASE}
+source "$(dirname "$0")/../shell_lib.sh"
+
+for i in $(seq 1 200); do printf 'w%dx%d\tA B %d C\n' $((i % 37)) $((i % 11)) $((i % 5)); done > pairs.tsv
+"$build/tandem-prep" --quiet --train pairs.tsv --tgt-tokenizer word --valid-fraction 0.1 -o corpus > /dev/null
+train=("$build/tandem-train" --log-every 5)
+small=(--corpus corpus --embedding-size 8 --hidden-size 16 --batch-tokens 60)
+
+case_lock() {
+  "${train[@]}" "${small[@]}" --max-minutes 2 --run-dir run > first.log 2>&1 &
+  local first=$!
+  for _ in $(seq 1 100); do grep -q '"type":"train"' run/metrics.jsonl 2>/dev/null && break; sleep 0.1; done
+  "${train[@]}" "${small[@]}" --max-steps 5 --run-dir run > second.log 2>&1
+  local code=$?
+  if [ $code -eq 2 ] && grep -q "run-dir: run is in use by PID $first on " second.log && kill -0 $first 2>/dev/null
+  then pass "second start refused naming PID $first; the first run goes on"
+  else fail "second start (exit $code)"; cat second.log; fi
+  kill -INT $first; wait $first
+  code=$?
+  if [ $code -eq 130 ] && [ "$(grep -c '"type":"start"' run/metrics.jsonl)" -eq 1 ]; then pass "the first run ended cleanly; one start record"
+  else fail "first run (exit $code)"; tail -3 first.log; fi
+  "${train[@]}" "${small[@]}" --max-steps 3 --run-dir run > third.log 2>&1 && pass "the lock is released with its process" || { fail "third start"; tail -3 third.log; }
+}
+
+case_refused() {
+  "${train[@]}" "${small[@]}" --max-steps 4 --run-dir run > first.log 2>&1 || { fail "first run"; return; }
+  cp run/config.ini config.before; cp run/metrics.jsonl metrics.before
+  "${train[@]}" --corpus corpus --embedding-size 8 --hidden-size 24 --batch-tokens 60 --max-steps 8 \
+    --run-dir run > refused.log 2>&1
+  local code=$?
+  if [ $code -eq 2 ] && grep -q "resume: .*ckpt.000000004.h5" refused.log \
+     && cmp -s config.before run/config.ini && cmp -s metrics.before run/metrics.jsonl
+  then pass "refused start (exit 2) left config.ini and metrics.jsonl unchanged"
+  else fail "refused start (exit $code)"; cat refused.log; diff config.before run/config.ini; fi
+}
+
+case_values() {
+  local -a cases=("keep -1" "max-minutes nan" "clip-norm -1" "threads 100000" "collective-timeout -5"
+                  "save-every -1" "batch-tokens -5" "lr 0" "accum 0" "seed -1" "save-every-minutes inf"
+                  "valid-beam 0" "stop-deadline 0")
+  for entry in "${cases[@]}"; do
+    local option=${entry%% *} value=${entry#* }
+    "${train[@]}" --corpus corpus --max-steps 2 --run-dir "run_$option" "--$option" "$value" > out.log 2>&1
+    local code=$?
+    if [ $code -eq 2 ] && grep -q "^tandem-train: error: $option: " out.log && [ ! -e "run_$option/config.ini" ]
+    then pass "--$option $value: $(head -c 120 out.log)"
+    else fail "--$option $value (exit $code)"; cat out.log; fi
+  done
+}
+
+case_vocabulary() {
+  cp -r corpus edited; printf 'extra\t1\n' >> edited/tgt.vocab  # a well-formed line: only the checksum tells
+  "${train[@]}" --corpus edited --embedding-size 8 --hidden-size 16 --max-steps 2 --run-dir run_edited > edited.log 2>&1
+  local code=$?
+  if [ $code -eq 1 ] && grep -q "edited/tgt.vocab: .*differs from the manifest" edited.log; then pass "edited vocabulary refused: $(cat edited.log)"
+  else fail "edited vocabulary (exit $code)"; cat edited.log; fi
+  cp -r corpus removed; rm removed/src.vocab
+  "${train[@]}" --corpus removed --embedding-size 8 --hidden-size 16 --max-steps 2 --run-dir run_removed > removed.log 2>&1
+  code=$?
+  if [ $code -eq 1 ] && grep -q "removed/src.vocab" removed.log; then pass "missing vocabulary refused: $(cat removed.log)"
+  else fail "missing vocabulary (exit $code)"; cat removed.log; fi
+}
+
+run_case train_start_test "$case_name"
