@@ -12,6 +12,7 @@
 #include "data/atomic_file.h"
 #include "data/batch.h"
 #include "data/corpus.h"
+#include "data/corpus_directory.h"
 #include "ops/errors.h"
 #include "ops/rng.h"
 
@@ -87,33 +88,6 @@ bool goes_to_valid(const PrepOptions& options, const std::string& source) {
   return options.valid_fraction > 0.0 &&
          ops::uniform01(ops::combine_keys(options.seed, 0x76616C6964ull),
                         ops::hash_string(source)) < static_cast<float>(options.valid_fraction);
-}
-
-void prepare_output_directory(const PrepOptions& options) {
-  const fs::path directory(options.output);
-  if (fs::exists(directory)) {
-    require_config(fs::is_directory(directory), "output",
-                   options.output + " exists and is not a directory");
-    const bool empty = fs::directory_iterator(directory) == fs::directory_iterator();
-    require_config(
-        empty || options.force, "output",
-        options.output + " exists and is not empty; use --force to overwrite the corpus in it");
-    if (!empty) {
-      // The manifest goes first, so a run interrupted from here on leaves no complete-looking
-      // corpus.
-      fs::remove(directory / kManifestFile);
-      for (const auto& entry : fs::directory_iterator(directory)) {
-        const std::string extension = entry.path().extension().string();
-        if (extension == ".h5" || extension == ".tmp" || extension == ".vocab" ||
-            extension == ".model")
-          fs::remove(entry.path());
-      }
-    }
-  }
-  std::error_code error;
-  fs::create_directories(directory, error);
-  if (error)
-    throw IoError(options.output + ": cannot create the directory (" + error.message() + ")");
 }
 
 class Progress {
@@ -332,6 +306,13 @@ class PrepRun {
     SplitWriter train_writer(options_, manifest_, "train", shard_size);
     SplitWriter valid_writer(options_, manifest_, "valid", shard_size);
     shard(train, false, train_writer, valid_writer);
+    if (summary_.kept_train == 0 && summary_.too_long + summary_.empty_side > 0)
+      throw ConfigError("max-len: every training pair was dropped (" +
+                        std::to_string(summary_.too_long) + " longer than --max-len " +
+                        std::to_string(options_.max_length) + " tokens, " +
+                        std::to_string(summary_.empty_side) +
+                        " with a side empty after "
+                        "tokenising); raise --max-len or check the tokenizer");
     if (summary_.kept_train == 0)  // pass 1 found pairs: the file changed while prep read it
       throw FormatError(train_name +
                         ": the second reading found no usable training pairs (did "
@@ -340,6 +321,8 @@ class PrepRun {
     manifest_.splits["train"] = train_writer.finish();
     manifest_.splits["valid"] = valid_writer.finish();
   }
+
+  const Manifest& manifest() const { return manifest_; }
 
   // The summary, stored in the manifest, which is written last.
   PrepSummary finish() {
@@ -434,13 +417,18 @@ PrepSummary run_prep(const PrepOptions& options) {
   const Input valid =
       checked_input(options.valid_tsv, options.valid_source, options.valid_target, "valid");
   check_options(options, train, valid);
-  prepare_output_directory(options);
+  // Built aside and moved into place when complete: a failure leaves the output as it was.
+  CorpusBuildDirectory build(options.output, options.force);
+  PrepOptions aside = options;
+  aside.output = build.path();
   const std::string train_name = train.tsv.empty() ? train.source : train.tsv;
-  PrepRun run(options);
+  PrepRun run(aside);
   run.count(train, train_name);
   run.build_vocabularies();
   run.write_shards(train, valid, train_name);
-  return run.finish();
+  const PrepSummary summary = run.finish();
+  build.commit(run.manifest());
+  return summary;
 }
 
 }  // namespace tandem::data

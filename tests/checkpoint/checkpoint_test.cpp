@@ -156,6 +156,28 @@ TEST(CheckpointDirectory, LatestFirstThenNewerStepsAndPruningKeepsBest) {
   EXPECT_EQ(trainer::resolve_checkpoint(dir.path(), false), dir.file("ckpt.000000040.h5"));
 }
 
+TEST(CheckpointDirectory, ADamagedLatestPointerIsIgnoredNotFatal) {
+  testing::TempDir dir;
+  Fixture fixture;
+  fixture.save(dir.path(), 10);
+  fixture.save(dir.path(), 20);
+  std::string garbage(1024, '\0');
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 37 % 256);
+  testing::write_text(dir.file("latest"), garbage);
+  const std::vector<std::string> candidates = trainer::checkpoint_candidates(dir.path());
+  ASSERT_EQ(candidates.size(), 2u);
+  EXPECT_EQ(candidates[0], dir.file("ckpt.000000020.h5"));
+  EXPECT_EQ(trainer::resolve_checkpoint(dir.path(), false), dir.file("ckpt.000000020.h5"));
+}
+
+TEST(Checkpoint, ADirectoryIsNotACheckpointFile) {
+  testing::TempDir dir;
+  Fixture fixture;
+  CheckpointProblem problem;
+  EXPECT_FALSE(fixture.load(dir.path(), problem));
+  EXPECT_EQ(problem.message, dir.path() + ": is a directory, not a checkpoint file");
+}
+
 TEST(CheckpointDirectory, AnEmptyDirectoryIsAnErrorNamingIt) {
   testing::TempDir dir;
   const std::string message =

@@ -6,6 +6,8 @@
 #               and metrics.jsonl exactly as they were
 #   values      absurd option values (negative, NaN, huge) exit 2 naming the option
 #   vocabulary  a vocabulary file edited or removed after tandem-prep is refused at start
+#   inifile     a bad line, an unknown key or a bad value in --config names the file and line; a
+#               directory given as --config is refused
 # Usage: train_start_test.sh BUILD_DIR SOURCE_DIR CASE
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -70,6 +72,26 @@ case_vocabulary() {
   code=$?
   if [ $code -eq 1 ] && grep -q "removed/src.vocab" removed.log; then pass "missing vocabulary refused: $(cat removed.log)"
   else fail "missing vocabulary (exit $code)"; cat removed.log; fi
+}
+
+case_inifile() {
+  printf 'hidden-size = 16\n# a comment\nembedding-size = 8\nmax-steps = 2\n' > good.ini
+  printf 'hidden-size = 16\nthis line is wrong\n' > noequals.ini
+  printf 'hidden-size = 16\n\nhiden-size = 8\n' > unknown.ini
+  printf 'max-steps = 2\nkeep = -4\n' > value.ini
+  "${train[@]}" --corpus corpus --config good.ini --run-dir run_good > good.log 2>&1 \
+    && pass "a good INI file trains" || { fail "good INI"; cat good.log; }
+  local expected
+  for entry in "noequals.ini:2: expected 'key = value'" "unknown.ini:3: unknown option 'hiden-size'" \
+               "value.ini:2: keep: must be in [1, 1e+06], got -4" "$work: not a regular file"; do
+    local file=${entry%%:*}
+    expected=${entry}
+    [ "$file" = "$work" ] && file=$work
+    "${train[@]}" --corpus corpus --config "$file" --run-dir run_bad > bad.log 2>&1
+    local code=$?
+    if [ $code -eq 2 ] && grep -qF "$expected" bad.log && [ ! -e run_bad/config.ini ]; then pass "--config $(basename "$file"): $(head -c 150 bad.log)"
+    else fail "--config $file (exit $code), expected '$expected'"; cat bad.log; fi
+  done
 }
 
 run_case train_start_test "$case_name"

@@ -5,11 +5,13 @@
 
 #include "ops/errors.h"
 #include "ops/exit_codes.h"
+#include "trainer/apps/program_main.h"
 
 namespace tandem::apps {
 
 int run_mpi_program(const char* program, int* argc, char*** argv,
                     const std::function<int(trainer::MpiWorld&)>& body) {
+  ignore_file_size_signal();
   std::unique_ptr<trainer::MpiWorld> world;
   try {
     world = std::make_unique<trainer::MpiWorld>(argc, argv);

@@ -1,6 +1,8 @@
 #include "trainer/apps/program_main.h"
 
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -11,7 +13,14 @@ namespace tandem::apps {
 
 namespace po = boost::program_options;
 
+void ignore_file_size_signal() {
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which tandem reports naming
+  // the file, instead of the process dying of SIGXFSZ with a temporary file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
+}
+
 int run_program(const char* program, const std::function<int()>& body) {
+  ignore_file_size_signal();
   try {
     return body();
   } catch (const po::error& error) {
@@ -53,18 +62,56 @@ po::options_description options_of(const Settings& settings, const std::string& 
   return all;
 }
 
-void parse_options(int argc, char** argv, const po::options_description& options,
-                   const std::string& config_option) {
+namespace {
+
+std::string trimmed(const std::string& text) {
+  const size_t first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t\r") + 1 - first);
+}
+
+// The INI file's "key = value" lines into the settings, except options the command line gave
+// (the command line wins). Errors name the file and line: "run.ini:3: hidden-size: ...".
+void apply_config_file(const std::string& path, const Settings& settings,
+                       const po::variables_map& command_line) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error))
+    throw ConfigError(path + ": " +
+                      (std::filesystem::exists(path, error) ? "not a regular file"
+                                                            : "no such configuration file"));
+  std::ifstream file(path);
+  if (!file) throw IoError(path + ": cannot open the configuration file");
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    const std::string text = trimmed(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
+    const std::string where = path + ":" + std::to_string(number) + ": ";
+    const size_t equals = text.find('=');
+    if (equals == std::string::npos)
+      throw ConfigError(where + "expected 'key = value', got '" + text + "'");
+    const std::string key = trimmed(text.substr(0, equals));
+    const Setting* setting = settings.find(key);
+    if (!setting || setting->key == "config")
+      throw ConfigError(where + "unknown option '" + key + "'");
+    if (command_line.count(key) && !command_line[key].defaulted()) continue;
+    try {
+      setting->set(trimmed(text.substr(equals + 1)));
+    } catch (const ConfigError& failure) {
+      throw ConfigError(where + failure.what());
+    }
+  }
+}
+
+}  // namespace
+
+void parse_options(int argc, char** argv, const Settings& settings,
+                   const po::options_description& options, const std::string& config_option) {
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, options), vm);
+  po::notify(vm);  // the command line (and the defaults) into the fields
   if (!config_option.empty() && vm.count(config_option) &&
-      !vm[config_option].as<std::string>().empty()) {
-    const std::string path = vm[config_option].as<std::string>();
-    std::ifstream file(path);
-    if (!file) throw IoError(path + ": cannot open the configuration file");
-    po::store(po::parse_config_file(file, options), vm);  // does not override the command line
-  }
-  po::notify(vm);
+      !vm[config_option].as<std::string>().empty())
+    apply_config_file(vm[config_option].as<std::string>(), settings, vm);
 }
 
 }  // namespace tandem::apps

@@ -10,6 +10,9 @@
 
 namespace tandem::apps {
 
+// Every program ignores SIGXFSZ, so a file-size limit is a write error naming the file.
+void ignore_file_size_signal();
+
 // Runs `body` and returns its exit code. A ConfigError or Boost.Program_options error prints
 // "<program>: error: <message>" and returns kExitUsage; any other exception kExitError.
 int run_program(const char* program, const std::function<int()>& body);
@@ -19,10 +22,11 @@ int run_program(const char* program, const std::function<int()>& body);
 boost::program_options::options_description options_of(const Settings& settings,
                                                        const std::string& caption);
 
-// Parses the command line, then the INI file named by option `config_option` if given (the
-// command line wins), into the fields. ConfigError / po::error for bad options; IoError for an
-// unreadable file.
-void parse_options(int argc, char** argv,
+// Parses the command line into the fields of `settings` (whose options `options` are), then the
+// INI file named by option `config_option`, if given: "key = value" lines with the long option
+// names, '#' or ';' comments; options given on the command line win. ConfigError naming the file
+// and line for a bad line, an unknown key or a bad value; po::error for a bad command line.
+void parse_options(int argc, char** argv, const Settings& settings,
                    const boost::program_options::options_description& options,
                    const std::string& config_option);
 

@@ -39,7 +39,9 @@ Settings prep_settings(Cli& cli) {
       .add("seed", o.seed, "seed of the validation split");
   settings.group("Output")
       .add("output,o", o.output, "corpus directory (created; see docs/corpus.md)")
-      .add_switch("force", o.force, "overwrite an existing corpus in that directory")
+      .add_switch(
+          "force", o.force,
+          "replace an earlier tandem corpus in that directory (only the files its manifest lists)")
       .add("shards", o.shards, "number of training shards (0: use --shard-size)")
       .add("shard-size", o.shard_size, "examples per shard")
       .add("deflate", o.deflate, "HDF5 deflate level 0 (off) .. 9");
@@ -60,7 +62,8 @@ Settings prep_settings(Cli& cli) {
       .add("tgt-sp-model", o.target.sentencepiece_model,
            "use this SentencePiece .model for the target")
       .add("sp-sample", o.sentencepiece_sample,
-           "sentences (the first ones) used to train SentencePiece");
+           "sentences (the first ones) used to train SentencePiece")
+      .range(1, 1e9);
   settings.group("Filters")
       .add("max-len", o.max_length,
            "drop pairs with more tokens than this on either side (0: no limit); counted")
@@ -99,8 +102,9 @@ void resolve_sides(Cli& cli) {
 
 int run(int argc, char** argv) {
   Cli cli;
-  const auto options = apps::options_of(prep_settings(cli), kCaption);
-  apps::parse_options(argc, argv, options, "");
+  const Settings settings = prep_settings(cli);
+  const auto options = apps::options_of(settings, kCaption);
+  apps::parse_options(argc, argv, settings, options, "");
   if (cli.help || argc == 1) {
     std::cout << options << "\n";
     return argc == 1 ? kExitUsage : kExitDone;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <sstream>
 #include <vector>
@@ -88,7 +89,7 @@ int train(int argc, char** argv, trainer::MpiWorld& world) {
   // Options may differ per rank (MPMD launches): agree before anyone acts on them.
   trainer::collective_try(world, [&] {
     try {
-      apps::parse_options(argc, argv, options, "config");
+      apps::parse_options(argc, argv, settings, options, "config");
       signals = parse_signals(cli.checkpoint_signals);
     } catch (const std::exception& error) {  // a usage error, whatever raised it
       throw ConfigError(std::string(error.what()) + " (see --help)");
@@ -98,7 +99,13 @@ int train(int argc, char** argv, trainer::MpiWorld& world) {
     if (world.rank() == 0) std::cout << options << "\n";
     return kExitDone;
   }
-  omp_set_num_threads(trainer::threads_per_rank(cli.config.threads, world.local_size()));
+  const int threads = trainer::threads_per_rank(cli.config.threads, world.local_size());
+  if (cli.config.threads > threads && world.rank() == 0)
+    std::fprintf(
+        stderr,
+        "tandem-train: note: --threads %d is more than the %d CPUs a rank may use here; using %d\n",
+        cli.config.threads, trainer::cpus_available(), threads);
+  omp_set_num_threads(threads);
   std::signal(SIGINT, on_sigint);
   stop_deadline_seconds = cli.stop_deadline;
   for (int signal : signals) std::signal(signal, on_preemption);

@@ -463,7 +463,13 @@ int run(int argc, char** argv, trainer::MpiWorld& world) {
     return kExitDone;
   }
   if (!cli.hypotheses.empty()) return world.rank() == 0 ? score_files(cli) : kExitDone;
-  omp_set_num_threads(trainer::threads_per_rank(cli.threads, world.local_size()));
+  const int threads = trainer::threads_per_rank(cli.threads, world.local_size());
+  if (cli.threads > threads && world.rank() == 0)
+    std::fprintf(stderr,
+                 "tandem-translate: note: --threads %d is more than the %d CPUs a rank may use "
+                 "here; using %d\n",
+                 cli.threads, trainer::cpus_available(), threads);
+  omp_set_num_threads(threads);
   return translate(world, cli);
 }
 

@@ -38,12 +38,15 @@ int64_t step_of(const std::string& name) {
   return step;
 }
 
+// The checkpoint file name a pointer names, or "" when the pointer is missing or does not hold
+// a checkpoint file name (a damaged pointer is ignored: the files themselves are the truth).
 std::string read_pointer(const std::string& directory, const char* pointer) {
   const std::string path = directory + "/" + pointer;
-  if (!fs::exists(path)) return "";
+  std::error_code error;
+  if (!fs::is_regular_file(path, error) || fs::file_size(path, error) > 64) return "";
   std::string name = data::read_file(path);
   while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-  return name;
+  return step_of(name) >= 0 ? name : "";
 }
 
 // Keeps the newest `keep` checkpoints plus whatever `latest` and `best` name (and `written`);

@@ -8,6 +8,7 @@
 //    I/O, so a full disk or a size limit is a clear errno, never a half-written HDF5 state.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "data/h5.h"
@@ -61,6 +62,9 @@ std::string config_value(const std::string& text, const std::string& key) {
 // Opens `path` and checks it is a tandem checkpoint (FormatError naming it if not).
 // Requires: the HDF5 library mutex held.
 h5::Handle open_checkpoint(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    throw FormatError(path + ": is a directory, not a checkpoint file");
   h5::Handle file = h5::open_file_readonly(path);
   if (H5Aexists(file.get(), "format") <= 0 ||
       h5::get_string_attribute(file.get(), "format", path) != kFormat)

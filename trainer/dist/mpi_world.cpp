@@ -141,13 +141,16 @@ void MpiWorld::broadcast(std::vector<std::string>& texts, int root) const {
   }
 }
 
-int threads_per_rank(int requested, int local_ranks) {
-  if (requested > 0) return requested;
+int cpus_available() {
   cpu_set_t mask;
-  int allowed = static_cast<int>(std::thread::hardware_concurrency());
-  if (sched_getaffinity(0, sizeof mask, &mask) == 0) allowed = CPU_COUNT(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0) return std::max(1, CPU_COUNT(&mask));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+int threads_per_rank(int requested, int local_ranks) {
+  if (requested > 0) return std::min(requested, cpus_available());
   const int node = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  return std::max(1, std::min(allowed, node / std::max(1, local_ranks)));
+  return std::max(1, std::min(cpus_available(), node / std::max(1, local_ranks)));
 }
 
 void MpiWorld::barrier() const {

@@ -68,8 +68,12 @@ class WatchedCollective {
   CollectiveWatchdog* watchdog_;
 };
 
-// OpenMP threads for one rank: `requested` if > 0, else the CPUs this rank may run on, shared
-// with the other ranks on the node (so ranks x threads <= cores).
+// The CPUs this process may run on (its affinity mask).
+int cpus_available();
+
+// OpenMP threads for one rank: `requested` if > 0 (at most cpus_available(): more threads than
+// CPUs only slow oneDNN down), else the CPUs this rank may run on, shared with the other ranks on
+// the node (so ranks x threads <= cores).
 int threads_per_rank(int requested, int local_ranks);
 
 // A 64-bit checksum of the bits of `count` floats (FNV-1a over the raw bytes).
