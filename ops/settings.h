@@ -151,8 +151,8 @@ class Settings {
       if (!keep(setting.key)) continue;
       const std::string key = rename(setting.key);
       // Errors name the setting by its new key.
-      setting.set = [set = setting.set, from = setting.key + ":", to = key + ":"](
-                        const std::string& text) {
+      setting.set = [set = setting.set, from = setting.key + ":",
+                     to = key + ":"](const std::string& text) {
         try {
           set(text);
         } catch (const ConfigError& error) {

@@ -2,6 +2,7 @@
 // table.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "data/batch.h"
@@ -33,30 +34,22 @@ void expect_config_error(const ModelConfig& config, const std::string& option) {
 TEST(ModelConfig, InvalidSettingsNameTheOption) {
   const ModelConfig good =
       tiny(ops::CellKind::kLstm, AttentionType::kGeneral, true, DecoderInit::kFinalState, 2, 2);
-  ModelConfig c = good;
-  c.hidden_size = 0;
-  expect_config_error(c, "hidden_size");
-  c = good;
-  c.embedding_size = 0;
-  expect_config_error(c, "embedding_size");
-  c = good;
-  c.encoder_layers = 0;
-  expect_config_error(c, "encoder_layers");
-  c = good;
-  c.src_vocab_size = 3;
-  expect_config_error(c, "src_vocab");
-  c = good;
-  c.decoder_layers = 1;  // final-state init needs equal layer counts
-  expect_config_error(c, "decoder_init");
-  c = good;
-  c.hidden_size = 7;  // odd with a bidirectional encoder
-  expect_config_error(c, "hidden_size");
-  c = good;
-  c.dropout = 1.0f;
-  expect_config_error(c, "dropout");
-  c = good;
-  c.teacher_forcing_ratio = 1.5f;
-  expect_config_error(c, "teacher_forcing");
+  // One invalid change of the good configuration each, and the option its error must name.
+  const std::vector<std::pair<std::function<void(ModelConfig&)>, std::string>> cases = {
+      {[](ModelConfig& c) { c.hidden_size = 0; }, "hidden_size"},
+      {[](ModelConfig& c) { c.embedding_size = 0; }, "embedding_size"},
+      {[](ModelConfig& c) { c.encoder_layers = 0; }, "encoder_layers"},
+      {[](ModelConfig& c) { c.src_vocab_size = 3; }, "src_vocab"},
+      {[](ModelConfig& c) { c.decoder_layers = 1; }, "decoder_init"},  // final needs equal layers
+      {[](ModelConfig& c) { c.hidden_size = 7; }, "hidden_size"},      // odd, bidirectional
+      {[](ModelConfig& c) { c.dropout = 1.0f; }, "dropout"},
+      {[](ModelConfig& c) { c.teacher_forcing_ratio = 1.5f; }, "teacher_forcing"},
+  };
+  for (const auto& [change, option] : cases) {
+    ModelConfig c = good;
+    change(c);
+    expect_config_error(c, option);
+  }
 }
 
 TEST(ModelConfig, UnknownNamesAndKeysAreRejectedAndTextRoundTrips) {

@@ -71,7 +71,8 @@ TEST(Settings, BadValuesNameTheOption) {
   };
   EXPECT_EQ(message("hidden-size", "12abc"), "hidden-size: cannot parse '12abc' as a number");
   EXPECT_EQ(message("seed", "-3"), "seed: must not be negative, got '-3'");
-  EXPECT_EQ(message("bidirectional", "maybe"), "bidirectional: expected true or false, got 'maybe'");
+  EXPECT_EQ(message("bidirectional", "maybe"),
+            "bidirectional: expected true or false, got 'maybe'");
   EXPECT_EQ(message("cell", "lstmm"),
             "cell: unknown value 'lstmm' (expected lstm, gru, lbr_gru or rnn_tanh)");
   EXPECT_EQ(message("no-such-option", "1"), "no-such-option: unknown option");
