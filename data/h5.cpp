@@ -137,8 +137,12 @@ void write_int64(hid_t file, const std::string& name, const std::vector<int64_t>
            chunk_elements, deflate_level, path);
 }
 
-void write_float(hid_t file, const std::string& name, const float* values,
-                 const std::vector<int64_t>& shape, const std::string& path) {
+namespace {
+
+// An unchunked dataset of `shape` (intermediate groups created), written from `values`.
+void write_array(hid_t file, const std::string& name, const void* values,
+                 const std::vector<int64_t>& shape, hid_t file_type, hid_t memory_type,
+                 const std::string& path) {
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   Handle space(checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path,
                        "cannot create a dataspace for " + name),
@@ -147,30 +151,24 @@ void write_float(hid_t file, const std::string& name, const float* values,
                          H5Pclose);
   checked_status(H5Pset_create_intermediate_group(link_properties.get(), 1), path,
                  "cannot set properties");
-  Handle dataset(checked(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, space.get(),
+  Handle dataset(checked(H5Dcreate2(file, name.c_str(), file_type, space.get(),
                                     link_properties.get(), H5P_DEFAULT, H5P_DEFAULT),
                          path, "cannot create dataset " + name),
                  H5Dclose);
-  checked_status(H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values),
-                 path, "cannot write dataset " + name);
+  checked_status(H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), path,
+                 "cannot write dataset " + name);
+}
+
+}  // namespace
+
+void write_float(hid_t file, const std::string& name, const float* values,
+                 const std::vector<int64_t>& shape, const std::string& path) {
+  write_array(file, name, values, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, path);
 }
 
 void write_int64_array(hid_t file, const std::string& name, const int64_t* values,
                        const std::vector<int64_t>& shape, const std::string& path) {
-  std::vector<hsize_t> dims(shape.begin(), shape.end());
-  Handle space(checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path,
-                       "cannot create a dataspace for " + name),
-               H5Sclose);
-  Handle link_properties(checked(H5Pcreate(H5P_LINK_CREATE), path, "cannot create properties"),
-                         H5Pclose);
-  checked_status(H5Pset_create_intermediate_group(link_properties.get(), 1), path,
-                 "cannot set properties");
-  Handle dataset(checked(H5Dcreate2(file, name.c_str(), H5T_STD_I64LE, space.get(),
-                                    link_properties.get(), H5P_DEFAULT, H5P_DEFAULT),
-                         path, "cannot create dataset " + name),
-                 H5Dclose);
-  checked_status(H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values),
-                 path, "cannot write dataset " + name);
+  write_array(file, name, values, shape, H5T_STD_I64LE, H5T_NATIVE_INT64, path);
 }
 
 std::vector<int64_t> dataset_shape(hid_t file, const std::string& name, const std::string& path) {
