@@ -99,6 +99,7 @@ struct Setting {
   std::function<void(const std::string&)> set;  // ConfigError naming the key
   bool persisted = true;                        // part of the configuration's "key = value" lines
   bool is_switch = false;                       // a command-line flag without a value (a bool)
+  bool is_list = false;                         // given several times; each value is appended
 };
 
 // An ordered table of settings over the fields of one configuration object. The object must
@@ -142,6 +143,25 @@ class Settings {
   Settings& at_least(double low) { return limit(low, kNoLimit, false); }
   // ... must be greater than `low` (e.g. a learning rate: positive).
   Settings& above(double low, double high = kNoLimit) { return limit(low, high, true); }
+
+  // A list of strings, one value per occurrence of the option; never persisted.
+  Settings& add_list(const std::string& key, std::vector<std::string>& field,
+                     const std::string& help) {
+    Setting setting{key,
+                    group_,
+                    help,
+                    [&field] {
+                      std::string text;
+                      for (const std::string& item : field)
+                        text += (text.empty() ? "" : ",") + item;
+                      return text;
+                    },
+                    [&field](const std::string& text) { field.push_back(text); },
+                    false,
+                    false};
+    setting.is_list = true;
+    return push(std::move(setting));
+  }
 
   // Every setting of `other`, under this table's current group, keys passed through `rename`
   // and those for which `keep` is false left out.

@@ -45,7 +45,14 @@ po::options_description options_of(const Settings& settings, const std::string& 
     }
     po::options_description& group = groups.at(setting.group);
     const auto set = setting.set;
-    if (setting.is_switch) {
+    if (setting.is_list) {
+      group.add_options()(setting.key.c_str(),
+                          po::value<std::vector<std::string>>()->composing()->notifier(
+                              [set](const std::vector<std::string>& items) {
+                                for (const std::string& item : items) set(item);
+                              }),
+                          setting.help.c_str());
+    } else if (setting.is_switch) {
       group.add_options()(setting.key.c_str(), po::bool_switch()->notifier([set](bool on) {
         if (on) set("true");
       }),

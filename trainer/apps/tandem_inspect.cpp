@@ -95,6 +95,7 @@ int inspect_embeddings(int argc, char** argv) {
     throw ConfigError(std::string(error.what()));
   }
   require_config(k >= 1, "k", "must be at least 1");
+  require_config(top >= 0, "top", "must not be negative (0: the whole vocabulary)");
   const trainer::EmbeddingSide side = trainer::kEmbeddingSideNames.parse(side_name);
 
   ops::DnnlContext ctx;

@@ -44,63 +44,73 @@ constexpr int kWarningsShown = 20;
 struct Cli {
   trainer::TranslatorOptions translator;
   bool latest = false;
-  std::string input, output, test, hypotheses, scores_json, attention_dump, metrics;
+  std::string input, output, test, hypotheses, scores_json, attention_dump;
+  std::string metrics = "bleu,chrf,wer,per";
   std::vector<std::string> references;
   trainer::BeamOptions beam;
   int batch_size = 32, threads = 0;
   bool replace_unk = false, quiet = false, help = false;
 };
 
-po::options_description describe(Cli& cli) {
-  po::options_description model("Model");
-  model.add_options()("checkpoint", po::value(&cli.translator.checkpoint),
-                      "checkpoint file, or a run/checkpoint directory (its best checkpoint, else "
-                      "the latest)")("latest", po::bool_switch(&cli.latest),
-                                     "for a directory: the latest checkpoint, not the best")(
-      "corpus", po::value(&cli.translator.corpus),
-      "corpus directory with the vocabularies (default: the one the run trained on)");
-  po::options_description io("Input and output");
-  io.add_options()("input", po::value(&cli.input), "source lines (default: standard input)")(
-      "output", po::value(&cli.output), "hypotheses, one line per input line (default: stdout)")(
-      "test", po::value(&cli.test),
-      "a TSV 'source<TAB>reference' to decode and score instead of --input; lines with the same "
-      "source are one sentence with several references (output: 'source<TAB>hypothesis')")(
-      "max-source-tokens", po::value(&cli.translator.max_source_tokens)->default_value(0),
-      "longer sources are refused per line (0: 2 x the longest training source, at least 64)")(
-      "attention-dump", po::value(&cli.attention_dump),
-      "write each decoded line's attention weights (JSON lines; scripts/plot_attention.py)")(
-      "quiet", po::bool_switch(&cli.quiet), "no summary line");
-  po::options_description search("Search");
-  search.add_options()("beam", po::value(&cli.beam.beam_size)->default_value(5),
-                       "beam size (1: greedy)")(
-      "length-penalty", po::value(&cli.beam.length_penalty)->default_value(1.0),
-      "rank hypotheses by log P / length^alpha (0: raw log P)")(
-      "max-length-factor", po::value(&cli.beam.max_length_factor)->default_value(2.0),
-      "at most factor x source length + 10 target tokens")(
-      "n-best", po::value(&cli.beam.n_best)->default_value(1),
-      "hypotheses per line; > 1 writes 'LINE ||| hypothesis ||| score ||| log P' (LINE from 0)")(
-      "replace-unk", po::bool_switch(&cli.replace_unk),
-      "replace each output <unk> by the source token attended to most")(
-      "batch-size", po::value(&cli.batch_size)->default_value(32), "sentences per decoding batch")(
-      "threads", po::value(&cli.threads)->default_value(0),
-      "OpenMP threads per rank (0: the node's cores / ranks on the node)");
-  po::options_description scoring("Scoring");
-  scoring.add_options()("reference", po::value(&cli.references)->composing(),
-                        "reference file aligned with the input (repeat for several references)")(
-      "hypotheses", po::value(&cli.hypotheses),
-      "score this file against --reference instead of decoding")(
-      "metrics", po::value(&cli.metrics)->default_value("bleu,chrf,wer,per"),
-      "any of bleu (sacreBLEU 13a), chrf, wer (sentence error rate), per (token error rate)")(
-      "scores-json", po::value(&cli.scores_json), "also write the scores as JSON to this file")(
-      "help,h", po::bool_switch(&cli.help), "this help");
-  po::options_description all(
-      "tandem-translate: decode with a trained checkpoint and score the output\n"
-      "  tandem-translate --checkpoint run/ < input.txt > output.txt\n"
-      "  tandem-translate --checkpoint run/ --test test.tsv --metrics wer,per\n"
-      "  mpirun -np 4 tandem-translate --checkpoint run/ --input big.txt --output out.txt");
-  all.add(model).add(io).add(search).add(scoring);
-  return all;
+// THE table of tandem-translate's options.
+Settings translate_settings(Cli& cli) {
+  Settings settings;
+  settings.persisted(false)
+      .group("Model")
+      .add("checkpoint", cli.translator.checkpoint,
+           "checkpoint file, or a run/checkpoint directory (its best checkpoint, else the latest)")
+      .add_switch("latest", cli.latest, "for a directory: the latest checkpoint, not the best")
+      .add("corpus", cli.translator.corpus,
+           "corpus directory with the vocabularies (default: the one the run trained on)");
+  settings.group("Input and output")
+      .add("input", cli.input, "source lines (default: standard input)")
+      .add("output", cli.output, "hypotheses, one line per input line (default: stdout)")
+      .add("test", cli.test,
+           "a TSV 'source<TAB>reference' to decode and score instead of --input; lines with the "
+           "same source are one sentence with several references (output: "
+           "'source<TAB>hypothesis')")
+      .add("max-source-tokens", cli.translator.max_source_tokens,
+           "longer sources are refused per line (0: 2 x the longest training source, at least 64)")
+      .range(0, 1e6)
+      .add("attention-dump", cli.attention_dump,
+           "write each decoded line's attention weights (JSON lines; scripts/plot_attention.py)")
+      .add_switch("quiet", cli.quiet, "no summary line");
+  settings.group("Search")
+      .add("beam", cli.beam.beam_size, "beam size (1: greedy)")
+      .range(1, 100)
+      .add("length-penalty", cli.beam.length_penalty,
+           "rank hypotheses by log P / length^alpha (0: raw log P)")
+      .range(0, 10)
+      .add("max-length-factor", cli.beam.max_length_factor,
+           "at most factor x source length + 10 target tokens")
+      .above(0, 10)
+      .add("n-best", cli.beam.n_best,
+           "hypotheses per line (at most --beam); > 1 writes 'LINE ||| hypothesis ||| score ||| "
+           "log P' (LINE from 0)")
+      .range(1, 100)
+      .add_switch("replace-unk", cli.replace_unk,
+                  "replace each output <unk> by the source token attended to most")
+      .add("batch-size", cli.batch_size, "sentences per decoding batch")
+      .range(1, 1e5)
+      .add("threads", cli.threads,
+           "OpenMP threads per rank (0: the node's cores / ranks on the node)")
+      .range(0, 4096);
+  settings.group("Scoring")
+      .add_list("reference", cli.references,
+                "reference file aligned with the input (repeat for several references)")
+      .add("hypotheses", cli.hypotheses, "score this file against --reference instead of decoding")
+      .add("metrics", cli.metrics,
+           "any of bleu (sacreBLEU 13a), chrf, wer (sentence error rate), per (token error rate)")
+      .add("scores-json", cli.scores_json, "also write the scores as JSON to this file")
+      .add_switch("help,h", cli.help, "this help");
+  return settings;
 }
+
+constexpr const char* kCaption =
+    "tandem-translate: decode with a trained checkpoint and score the output\n"
+    "  tandem-translate --checkpoint run/ < input.txt > output.txt\n"
+    "  tandem-translate --checkpoint run/ --test test.tsv --metrics wer,per\n"
+    "  mpirun -np 4 tandem-translate --checkpoint run/ --input big.txt --output out.txt";
 
 // What rank 0 read: the source lines, and for scoring the references of each.
 struct Input {
@@ -421,10 +431,8 @@ int translate(trainer::MpiWorld& world, const Cli& cli) {
   return kExitDone;
 }
 
-void parse(int argc, char** argv, Cli& cli, const po::options_description& options) {
-  po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, options), vm);
-  po::notify(vm);
+// Checks between options (each option's own range is in the settings table).
+void check(const Cli& cli) {
   if (cli.help) return;
   if (!cli.hypotheses.empty()) {
     if (cli.references.empty()) throw ConfigError("hypotheses: scoring needs --reference FILE");
@@ -434,12 +442,8 @@ void parse(int argc, char** argv, Cli& cli, const po::options_description& optio
     throw ConfigError("checkpoint: required (file or run directory)");
   if (!cli.test.empty() && (!cli.input.empty() || !cli.references.empty()))
     throw ConfigError("test: holds the references; not with --input or --reference");
-  if (cli.beam.beam_size < 1) throw ConfigError("beam: must be at least 1");
-  if (cli.beam.n_best < 1 || cli.beam.n_best > cli.beam.beam_size)
+  if (cli.beam.n_best > cli.beam.beam_size)
     throw ConfigError("n-best: must be between 1 and --beam");
-  if (cli.batch_size < 1) throw ConfigError("batch-size: must be at least 1");
-  if (cli.translator.max_source_tokens < 0)
-    throw ConfigError("max-source-tokens: must not be negative");
   for (std::stringstream list(cli.metrics); !list.eof();) {
     std::string item;
     std::getline(list, item, ',');
@@ -450,10 +454,12 @@ void parse(int argc, char** argv, Cli& cli, const po::options_description& optio
 
 int run(int argc, char** argv, trainer::MpiWorld& world) {
   Cli cli;
-  const po::options_description options = describe(cli);
+  const Settings settings = translate_settings(cli);
+  const po::options_description options = apps::options_of(settings, kCaption);
   trainer::collective_try(world, [&] {
     try {
-      parse(argc, argv, cli, options);
+      apps::parse_options(argc, argv, settings, options, "");
+      check(cli);
     } catch (const std::exception& error) {  // a usage error, whatever raised it
       throw ConfigError(std::string(error.what()) + " (see --help)");
     }
