@@ -217,7 +217,17 @@ void check_options(const PrepOptions& options, const Input& train, const Input& 
   require_config(options.shard_size > 0, "shard-size", "must be positive");
   require_config(options.deflate >= 0 && options.deflate <= 9, "deflate", "must be in 0..9");
   for (const PrepSideOptions* side : {&options.source, &options.target}) {
-    require_config(side->vocab_size >= 0, "vocab-size", "must not be negative");
+    require_config(side->vocab_size == 0 || side->vocab_size > kFirstRegularId, "vocab-size",
+                   "must be 0 (no cap) or at least " + std::to_string(kFirstRegularId + 1) +
+                       " (the " + std::to_string(kFirstRegularId) +
+                       " reserved ids and one real token), got " +
+                       std::to_string(side->vocab_size));
+    require_config(side->tokenizer != TokenizerKind::kSentencePiece || side->vocab_size == 0 ||
+                       side->vocab_size >= kFirstRegularId + 3,
+                   "vocab-size",
+                   "a SentencePiece side needs at least " + std::to_string(kFirstRegularId + 3) +
+                       " (4 pieces and tandem's reserved ids), got " +
+                       std::to_string(side->vocab_size));
     require_config(
         side->sentencepiece_model.empty() || side->tokenizer == TokenizerKind::kSentencePiece,
         "sp-model", "a SentencePiece model needs --tokenizer sentencepiece for that side");
@@ -277,10 +287,10 @@ class PrepRun {
         if (!sides_[s]->sentencepiece_model.empty()) {
           write_file_atomically(model_path, read_file(sides_[s]->sentencepiece_model));
         } else {
-          train_sentencepiece(
-              samples_[s],
-              static_cast<int>(sides_[s]->vocab_size > 0 ? sides_[s]->vocab_size : 8000),
-              options_.sentencepiece_type, model_path);
+          // The cap counts tandem's reserved ids; SentencePiece's model has <unk> of them.
+          const int64_t cap = sides_[s]->vocab_size > 0 ? sides_[s]->vocab_size : 8000;
+          train_sentencepiece(samples_[s], static_cast<int>(cap - (kFirstRegularId - 1)),
+                              options_.sentencepiece_type, model_path);
         }
         samples_[s].clear();
         samples_[s].shrink_to_fit();
@@ -291,6 +301,11 @@ class PrepRun {
             Vocabulary::build(counts_[s], sides_[s]->vocab_size, sides_[s]->min_count);
       }
       counts_[s].clear();
+      if (vocabularies_[s].size() <= kFirstRegularId)
+        throw ConfigError(std::string(s == 0 ? "source" : "target") +
+                          " vocabulary: no token is left besides the reserved ones (every token "
+                          "is seen fewer than --min-freq " +
+                          std::to_string(sides_[s]->min_count) + " times?)");
       info.vocabulary_file = std::string(prefixes[s]) + ".vocab";
       info.vocab_size = vocabularies_[s].size();
       info.vocab_checksum = vocabularies_[s].checksum();

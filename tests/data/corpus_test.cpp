@@ -202,6 +202,36 @@ TEST(Prep, RefusesAnExistingCorpusUnlessForced) {
   EXPECT_EQ(data::Corpus::open(options.output).manifest().splits.at("train").size(), 2u);
 }
 
+TEST(Prep, VocabularyCapCountsTheReservedIds) {
+  TempDir dir;
+  write_text(dir.file("train.tsv"), g2p_like_tsv(300, 2));
+  data::PrepOptions options =
+      prep_options(dir, data::TokenizerKind::kSentencePiece, data::TokenizerKind::kChar);
+  options.source.vocab_size = 40;
+  options.target.vocab_size = 6;
+  data::run_prep(options);
+  const data::Corpus corpus = data::Corpus::open(options.output);
+  EXPECT_LE(corpus.manifest().source.vocab_size, 40);
+  EXPECT_GT(corpus.manifest().source.vocab_size, 30);
+  EXPECT_EQ(corpus.manifest().target.vocab_size, 6);  // 4 reserved + the 2 most frequent
+}
+
+TEST(Prep, RefusesAVocabularyWithoutRealTokens) {
+  TempDir dir;
+  write_text(dir.file("train.tsv"), g2p_like_tsv(50, 1));
+  data::PrepOptions options =
+      prep_options(dir, data::TokenizerKind::kChar, data::TokenizerKind::kWord);
+  options.source.vocab_size = 4;
+  std::string message = error_message<ConfigError>([&] { data::run_prep(options); });
+  EXPECT_EQ(message.rfind("vocab-size: must be 0 (no cap) or at least 5", 0), 0u) << message;
+  options.source.vocab_size = 0;
+  options.source.min_count = options.target.min_count = 1000000;
+  message = error_message<ConfigError>([&] { data::run_prep(options); });
+  EXPECT_NE(message.find("no token is left besides the reserved ones"), std::string::npos)
+      << message;
+  EXPECT_FALSE(std::filesystem::exists(options.output)) << "a refused prep writes nothing";
+}
+
 TEST(Prep, DeflateAndAlignedFilesRoundTrip) {
   TempDir dir;
   write_text(dir.file("a.src"), "hello\nworld\n");
