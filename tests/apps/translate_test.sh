@@ -58,6 +58,13 @@ if [ $code -eq 0 ] && [ "$(wc -l < mixed.out)" -eq 11 ] && [ "$(cat mixed.out)" 
    && grep -q "mixed.txt:10: line longer than 1 MiB" mixed.err; then
   pass "bad lines refused with warnings naming them; 11 output lines, good ones unchanged"
 else fail "bad lines (exit $code)"; cat mixed.err; diff <(echo "$expected") mixed.out | head; fi
+# ... and with --n-best every input line keeps its place (a refused one as one empty entry).
+"$translate" --checkpoint run --input mixed.txt --max-source-tokens 12 --beam 3 --n-best 2 \
+  --output mixed.nbest --quiet 2> /dev/null
+if [ "$(cut -d' ' -f1 mixed.nbest | sort -un | tr '\n' ' ')" = "0 1 2 3 4 5 6 7 8 9 10 " ] \
+   && [ "$(grep -c '^3 |||  ||| -inf ||| -inf$' mixed.nbest)" -eq 1 ]; then
+  pass "n-best: all 11 lines present, refused ones as one empty entry"
+else fail "n-best with refused lines"; cat mixed.nbest | head -20; fi
 
 # 3. <unk> replacement: rare letters come out as <unk>, and as themselves with --replace-unk.
 printf 'abkcd\nqaej\nhhhz\n' > rare.txt

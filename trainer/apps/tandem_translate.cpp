@@ -372,7 +372,9 @@ Output format_output(const Input& input, const std::vector<trainer::PreparedSour
       }
     }
     if (cli.beam.n_best > 1) {
-      if (prepared[i].problem.empty())
+      if (!prepared[i].problem.empty())  // one empty entry keeps the refused line's place
+        out.text += std::to_string(i) + " |||  ||| -inf ||| -inf\n";
+      else
         for (const json& entry : results[i]["nbest"]) {
           char numbers[64];
           std::snprintf(numbers, sizeof numbers, " ||| %.6f ||| %.6f\n", entry[1].get<double>(),
