@@ -271,25 +271,27 @@ void ShardWriter::add(const std::vector<int32_t>& source, const std::vector<int3
 }
 
 ShardEntry ShardWriter::write(const std::string& file_name) {
+  // Built in memory, then written with checked POSIX I/O (temp + fsync + rename), as checkpoints
+  // are: a full disk or a size limit is a clear error naming the file, never an HDF5 file that
+  // failed to close (which HDF5 then crashes on at exit).
   const std::string path = directory_ + "/" + file_name;
-  const std::string temporary = temporary_path(path);
+  std::string image;
   {
     std::lock_guard<std::mutex> lock(h5::library_mutex());
-    h5::Handle file = h5::create_file(temporary);
+    h5::Handle file = h5::create_memory_file(path);
     const hid_t root = file.get();
-    h5::write_int32(root, "src_tokens", source_tokens_, kTokenChunk, deflate_level_, temporary);
-    h5::write_int64(root, "src_offsets", source_offsets_, kExampleChunk, deflate_level_, temporary);
-    h5::write_int32(root, "src_lengths", source_lengths_, kExampleChunk, deflate_level_, temporary);
-    h5::write_int32(root, "tgt_tokens", target_tokens_, kTokenChunk, deflate_level_, temporary);
-    h5::write_int64(root, "tgt_offsets", target_offsets_, kExampleChunk, deflate_level_, temporary);
-    h5::write_int32(root, "tgt_lengths", target_lengths_, kExampleChunk, deflate_level_, temporary);
-    h5::set_attribute(root, "format_version", kCorpusFormatVersion, temporary);
-    h5::set_attribute(root, "example_count", size(), temporary);
-    h5::set_attribute(root, "split", split_, temporary);
-    h5::set_attribute(root, "src_vocab_checksum", manifest_.source.vocab_checksum, temporary);
-    h5::set_attribute(root, "tgt_vocab_checksum", manifest_.target.vocab_checksum, temporary);
-    if (H5Fflush(root, H5F_SCOPE_GLOBAL) < 0)
-      throw IoError(temporary + ": cannot flush (disk full?)");
+    h5::write_int32(root, "src_tokens", source_tokens_, kTokenChunk, deflate_level_, path);
+    h5::write_int64(root, "src_offsets", source_offsets_, kExampleChunk, deflate_level_, path);
+    h5::write_int32(root, "src_lengths", source_lengths_, kExampleChunk, deflate_level_, path);
+    h5::write_int32(root, "tgt_tokens", target_tokens_, kTokenChunk, deflate_level_, path);
+    h5::write_int64(root, "tgt_offsets", target_offsets_, kExampleChunk, deflate_level_, path);
+    h5::write_int32(root, "tgt_lengths", target_lengths_, kExampleChunk, deflate_level_, path);
+    h5::set_attribute(root, "format_version", kCorpusFormatVersion, path);
+    h5::set_attribute(root, "example_count", size(), path);
+    h5::set_attribute(root, "split", split_, path);
+    h5::set_attribute(root, "src_vocab_checksum", manifest_.source.vocab_checksum, path);
+    h5::set_attribute(root, "tgt_vocab_checksum", manifest_.target.vocab_checksum, path);
+    image = h5::file_image(root, path);
   }
   {
     // HDF5 keeps freed blocks on its own free lists; hand them back so memory stays flat
@@ -297,7 +299,7 @@ ShardEntry ShardWriter::write(const std::string& file_name) {
     std::lock_guard<std::mutex> lock(h5::library_mutex());
     H5garbage_collect();
   }
-  commit_file(path);
+  write_file_atomically(path, image);
   ShardEntry entry{file_name, size(), static_cast<int64_t>(source_tokens_.size()),
                    static_cast<int64_t>(target_tokens_.size())};
   source_tokens_.clear();

@@ -240,6 +240,7 @@ void TrainingRun::restore(const LoadedCheckpoint& loaded) {
   consecutive_skips_ = state.consecutive_skips;
   total_skips_ = state.total_skips;
   scheduler_->restore_validations_without_improvement(state.validations_without_improvement);
+  scheduler_->saved(state.step);  // that checkpoint exists: not written again at once
   const bool same_ranks = static_cast<int>(state.cursors.size()) == world_.size();
   collective_try(world_, [&] {
     if (same_ranks)
