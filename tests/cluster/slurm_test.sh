@@ -43,6 +43,7 @@ if grep -q "checkpointed on preemption; requeueing" "tandem-$job.out" && grep -q
   echo "slurm_test: all passed"
 else
   echo "FAIL: SLURM preemption and requeue ($a vs $b)"
-  grep -E "tandem|error" "tandem-$job.out" | head -10
+  tail -n 80 "tandem-$job.out"  # all of it: a crash shows its signal and stack here
+  tail -n 20 reference.log
   exit 1
 fi

@@ -81,7 +81,7 @@ TrainingRun::TrainingRun(MpiWorld& world, TrainConfig config)
   watchdog_ = std::make_unique<CollectiveWatchdog>(
       world.rank(), world.size(), world.size() > 1 ? config_.run_dir + "/heartbeat" : "",
       config_.collective_timeout);
-  if (world.size() > 1) world.set_watchdog(watchdog_.get());
+  if (world.size() > 1) watchdog_registration_.emplace(world, watchdog_.get());
   build_model();
   open_loaders();
   const std::optional<nlohmann::json> resumed = resume();
@@ -89,11 +89,6 @@ TrainingRun::TrainingRun(MpiWorld& world, TrainConfig config)
   write_run_directory();
   log_start();
   if (resumed) log_->write(*resumed);
-}
-
-TrainingRun::~TrainingRun() {
-  reducer_.reset();  // completes its requests while the watchdog still watches
-  world_.set_watchdog(nullptr);
 }
 
 // Set-up that can fail on one rank only (options differ, a file is missing there): agreed.

@@ -35,7 +35,7 @@ class TrainingRun {
   // tandem error on every rank when ranks disagree; a refused start writes nothing.
   // Requires: OpenMP threads already set (see tandem_train.cpp).
   TrainingRun(MpiWorld& world, TrainConfig config);
-  ~TrainingRun();
+  ~TrainingRun() = default;
   TrainingRun(const TrainingRun&) = delete;
   TrainingRun& operator=(const TrainingRun&) = delete;
 
@@ -69,6 +69,18 @@ class TrainingRun {
   std::unique_ptr<RunDirectoryLock> run_directory_lock_;  // rank 0: held for the whole run
   std::unique_ptr<RunScheduler> scheduler_;               // the decisions
   std::unique_ptr<CollectiveWatchdog> watchdog_;
+  // Registers the watchdog with the world while it lives; declared after it and before the
+  // reducer, so the reducer completes its requests watched, also when the set-up throws.
+  struct WatchdogRegistration {
+    MpiWorld& world;
+    explicit WatchdogRegistration(MpiWorld& w, CollectiveWatchdog* dog) : world(w) {
+      world.set_watchdog(dog);
+    }
+    ~WatchdogRegistration() { world.set_watchdog(nullptr); }
+    WatchdogRegistration(const WatchdogRegistration&) = delete;
+    WatchdogRegistration& operator=(const WatchdogRegistration&) = delete;
+  };
+  std::optional<WatchdogRegistration> watchdog_registration_;
   ops::DnnlContext ctx_;
   std::unique_ptr<Seq2SeqModel> model_;
   std::unique_ptr<Trainer> trainer_;
