@@ -6,6 +6,8 @@
 #               and metrics.jsonl exactly as they were
 #   values      absurd option values (negative, NaN, huge) exit 2 naming the option
 #   vocabulary  a vocabulary file edited or removed after tandem-prep is refused at start
+#   memory      a model that does not fit the memory allowed (ulimit -v) ends with one line saying
+#               so and what to lower, not a bare std::bad_alloc
 #   inifile     a bad line, an unknown key or a bad value in --config names the file and line; a
 #               directory given as --config is refused
 # Usage: train_start_test.sh BUILD_DIR SOURCE_DIR CASE
@@ -92,6 +94,15 @@ case_inifile() {
     if [ $code -eq 2 ] && grep -qF "$expected" bad.log && [ ! -e run_bad/config.ini ]; then pass "--config $(basename "$file"): $(head -c 150 bad.log)"
     else fail "--config $file (exit $code), expected '$expected'"; cat bad.log; fi
   done
+}
+
+case_memory() {
+  (ulimit -v 1500000; "${train[@]}" --corpus corpus --hidden-size 8192 --embedding-size 4096 \
+     --max-steps 2 --run-dir run_huge) > huge.log 2>&1
+  local code=$?
+  if [ $code -eq 1 ] && grep -q "^tandem-train: error: out of memory (.*lower --batch-tokens" huge.log \
+     && [ "$(wc -l < huge.log)" -le 3 ]; then pass "$(tail -1 huge.log)"
+  else fail "out of memory (exit $code)"; tail -5 huge.log; fi
 }
 
 run_case train_start_test "$case_name"

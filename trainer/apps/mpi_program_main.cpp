@@ -30,8 +30,9 @@ int run_mpi_program(const char* program, int* argc, char*** argv,
   } catch (const DistributedError& error) {
     return agreed(error.what(), kExitError);
   } catch (const std::exception& error) {
-    if (world->size() == 1) return agreed(error.what(), kExitError);
-    std::fprintf(stderr, "%s: error: rank %d: %s\n", program, world->rank(), error.what());
+    const std::string message = failure_text(error);
+    if (world->size() == 1) return agreed(message.c_str(), kExitError);
+    std::fprintf(stderr, "%s: error: rank %d: %s\n", program, world->rank(), message.c_str());
     world->abort(kExitError);
   }
 }

@@ -2,6 +2,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <dnnl.hpp>
+#include <new>
+#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,6 +22,18 @@ void ignore_file_size_signal() {
   std::signal(SIGXFSZ, SIG_IGN);
 }
 
+std::string failure_text(const std::exception& error) {
+  if (dynamic_cast<const std::bad_alloc*>(&error) || dynamic_cast<const std::length_error*>(&error))
+    return std::string("out of memory (") + error.what() +
+           "): a buffer did not fit; lower --batch-tokens/--batch-size or the model's sizes, or "
+           "run fewer ranks per node";
+  if (const auto* dnnl_error = dynamic_cast<const dnnl::error*>(&error))
+    return std::string("oneDNN: ") + dnnl_error->what() + " (status " +
+           std::to_string(static_cast<int>(dnnl_error->status)) +
+           (dnnl_error->status == dnnl_out_of_memory ? ": out of memory" : "") + ")";
+  return error.what();
+}
+
 int run_program(const char* program, const std::function<int()>& body) {
   ignore_file_size_signal();
   try {
@@ -30,7 +45,7 @@ int run_program(const char* program, const std::function<int()>& body) {
     std::fprintf(stderr, "%s: error: %s\n", program, error.what());
     return kExitUsage;
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "%s: error: %s\n", program, error.what());
+    std::fprintf(stderr, "%s: error: %s\n", program, failure_text(error).c_str());
     return kExitError;
   }
 }

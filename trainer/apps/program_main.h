@@ -13,6 +13,10 @@ namespace tandem::apps {
 // Every program ignores SIGXFSZ, so a file-size limit is a write error naming the file.
 void ignore_file_size_signal();
 
+// The message for an exception that ends a program: out-of-memory and oneDNN errors get what a
+// user needs to act on (which options to lower, the oneDNN status); others their own text.
+std::string failure_text(const std::exception& error);
+
 // Runs `body` and returns its exit code. A ConfigError or Boost.Program_options error prints
 // "<program>: error: <message>" and returns kExitUsage; any other exception kExitError.
 int run_program(const char* program, const std::function<int()>& body);
