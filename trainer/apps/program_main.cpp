@@ -3,11 +3,11 @@
 #include <csignal>
 #include <cstdio>
 #include <dnnl.hpp>
-#include <new>
-#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <new>
+#include <stdexcept>
 
 #include "ops/errors.h"
 #include "ops/exit_codes.h"
