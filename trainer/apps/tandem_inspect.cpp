@@ -51,6 +51,8 @@ int inspect_checkpoint(const std::string& path) {
   }
   std::printf("%-40s %-18s %12lld\n\nrun configuration:\n%s", "total", "",
               static_cast<long long>(total), summary.run_config.c_str());
+  std::printf("\ntraining state (what a resume restores besides parameters and moments):\n%s",
+              summary.state.c_str());
   return 0;
 }
 
