@@ -1,11 +1,14 @@
 #include "trainer/apps/mpi_program_main.h"
 
+#include <omp.h>
+
 #include <cstdio>
 #include <memory>
 
 #include "ops/errors.h"
 #include "ops/exit_codes.h"
 #include "trainer/apps/program_main.h"
+#include "trainer/dist/agreement.h"
 
 namespace tandem::apps {
 
@@ -35,6 +38,25 @@ int run_mpi_program(const char* program, int* argc, char*** argv,
     std::fprintf(stderr, "%s: error: rank %d: %s\n", program, world->rank(), message.c_str());
     world->abort(kExitError);
   }
+}
+
+void parse_agreed(const trainer::MpiWorld& world, const std::function<void()>& parse) {
+  trainer::collective_try(world, [&] {
+    try {
+      parse();
+    } catch (const std::exception& error) {  // a usage error, whatever raised it
+      throw ConfigError(std::string(error.what()) + " (see --help)");
+    }
+  });
+}
+
+void set_threads(const trainer::MpiWorld& world, const char* program, int requested) {
+  const int threads = trainer::threads_per_rank(requested, world.local_size());
+  if (requested > threads && world.rank() == 0)
+    std::fprintf(stderr,
+                 "%s: note: --threads %d is more than the %d CPUs a rank may use here; using %d\n",
+                 program, requested, trainer::cpus_available(), threads);
+  omp_set_num_threads(threads);
 }
 
 }  // namespace tandem::apps

@@ -15,4 +15,12 @@ namespace tandem::apps {
 int run_mpi_program(const char* program, int* argc, char*** argv,
                     const std::function<int(trainer::MpiWorld&)>& body);
 
+// Runs `parse` (the command line, an INI file, checks between options) on every rank; any
+// failure on any rank is the same usage error ("... (see --help)") on every rank. Collective.
+void parse_agreed(const trainer::MpiWorld& world, const std::function<void()>& parse);
+
+// Sets this rank's OpenMP threads (trainer::threads_per_rank); when `requested` is more than the
+// CPUs a rank may use, rank 0 prints a note naming the number used.
+void set_threads(const trainer::MpiWorld& world, const char* program, int requested);
+
 }  // namespace tandem::apps

@@ -2,11 +2,9 @@
 // and an optional INI file (--config; the command line wins) fill a TrainConfig through its
 // settings table (trainer/train/train_config.h); the run is trainer/train/training_run.cpp.
 // Exit codes: ops/exit_codes.h and docs/training.md.
-#include <omp.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <sstream>
 #include <vector>
@@ -14,7 +12,6 @@
 #include "ops/exit_codes.h"
 #include "trainer/apps/mpi_program_main.h"
 #include "trainer/apps/program_main.h"
-#include "trainer/dist/agreement.h"
 #include "trainer/train/training_run.h"
 
 namespace {
@@ -87,25 +84,15 @@ int train(int argc, char** argv, trainer::MpiWorld& world) {
   const auto options = apps::options_of(settings, kCaption);
   std::vector<int> signals;
   // Options may differ per rank (MPMD launches): agree before anyone acts on them.
-  trainer::collective_try(world, [&] {
-    try {
-      apps::parse_options(argc, argv, settings, options, "config");
-      signals = parse_signals(cli.checkpoint_signals);
-    } catch (const std::exception& error) {  // a usage error, whatever raised it
-      throw ConfigError(std::string(error.what()) + " (see --help)");
-    }
+  apps::parse_agreed(world, [&] {
+    apps::parse_options(argc, argv, settings, options, "config");
+    signals = parse_signals(cli.checkpoint_signals);
   });
   if (cli.help) {
     if (world.rank() == 0) std::cout << options << "\n";
     return kExitDone;
   }
-  const int threads = trainer::threads_per_rank(cli.config.threads, world.local_size());
-  if (cli.config.threads > threads && world.rank() == 0)
-    std::fprintf(
-        stderr,
-        "tandem-train: note: --threads %d is more than the %d CPUs a rank may use here; using %d\n",
-        cli.config.threads, trainer::cpus_available(), threads);
-  omp_set_num_threads(threads);
+  apps::set_threads(world, "tandem-train", cli.config.threads);
   std::signal(SIGINT, on_sigint);
   stop_deadline_seconds = cli.stop_deadline;
   for (int signal : signals) std::signal(signal, on_preemption);

@@ -8,7 +8,6 @@
 // the source lengths alone and dealt to the ranks whole, so any rank count gives the same output.
 // A line that cannot be translated (invalid UTF-8, empty, too long) gets a warning naming it and
 // an empty output line. Exit codes: 0 done, 1 error, 2 bad command line.
-#include <omp.h>
 
 #include <boost/program_options.hpp>
 #include <chrono>
@@ -458,26 +457,16 @@ int run(int argc, char** argv, trainer::MpiWorld& world) {
   Cli cli;
   const Settings settings = translate_settings(cli);
   const po::options_description options = apps::options_of(settings, kCaption);
-  trainer::collective_try(world, [&] {
-    try {
-      apps::parse_options(argc, argv, settings, options, "");
-      check(cli);
-    } catch (const std::exception& error) {  // a usage error, whatever raised it
-      throw ConfigError(std::string(error.what()) + " (see --help)");
-    }
+  apps::parse_agreed(world, [&] {
+    apps::parse_options(argc, argv, settings, options, "");
+    check(cli);
   });
   if (cli.help) {
     if (world.rank() == 0) std::cout << options << "\n";
     return kExitDone;
   }
   if (!cli.hypotheses.empty()) return world.rank() == 0 ? score_files(cli) : kExitDone;
-  const int threads = trainer::threads_per_rank(cli.threads, world.local_size());
-  if (cli.threads > threads && world.rank() == 0)
-    std::fprintf(stderr,
-                 "tandem-translate: note: --threads %d is more than the %d CPUs a rank may use "
-                 "here; using %d\n",
-                 cli.threads, trainer::cpus_available(), threads);
-  omp_set_num_threads(threads);
+  apps::set_threads(world, "tandem-translate", cli.threads);
   return translate(world, cli);
 }
 

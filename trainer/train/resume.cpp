@@ -43,17 +43,17 @@ void require_one_rank_change_per_epoch(const LoadedCheckpoint& loaded, int ranks
 std::optional<LoadedCheckpoint> broadcast(const MpiWorld& world,
                                           std::optional<LoadedCheckpoint> loaded,
                                           size_t parameter_count) {
+  std::vector<int64_t> state_words;
   std::vector<int64_t> header{loaded ? 1 : 0, 0, 0, 0};
-  if (loaded)
+  if (loaded) {
+    state_words = pack(loaded->state);
     header = {1, static_cast<int64_t>(loaded->first_moment.size()),
               static_cast<int64_t>(loaded->second_moment.size()),
-              static_cast<int64_t>(pack(loaded->state).size())};
+              static_cast<int64_t>(state_words.size())};
+  }
   world.broadcast(header.data(), header.size(), 0);
   if (header[0] == 0) return std::nullopt;
-  std::vector<int64_t> state_words;
-  if (world.rank() == 0) {
-    state_words = pack(loaded->state);
-  } else {
+  if (world.rank() != 0) {
     loaded.emplace();
     loaded->values.resize(parameter_count);
     loaded->first_moment.resize(static_cast<size_t>(header[1]));

@@ -4,16 +4,13 @@
 #include <atomic>
 
 #include "ops/exit_codes.h"
+#include "trainer/train/clock.h"
 
 namespace tandem::trainer {
 namespace {
 
 std::atomic<bool> stop_requested{false};
 std::atomic<bool> preemption_requested{false};
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 }  // namespace
 

@@ -5,16 +5,9 @@
 #include <optional>
 
 #include "ops/rng.h"
+#include "trainer/train/clock.h"
 
 namespace tandem::trainer {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
-
 Trainer::Trainer(Seq2SeqModel& model, const TrainStepConfig& config)
     : model_(model),
       config_(config),

@@ -19,15 +19,12 @@
 #include "data/atomic_file.h"
 #include "ops/errors.h"
 #include "trainer/dist/agreement.h"
+#include "trainer/train/clock.h"
 #include "trainer/train/resume.h"
 #include "trainer/train/run_directory.h"
 
 namespace tandem::trainer {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string milliseconds_text(double seconds) {
   return setting_text(std::round(seconds * 1000) / 1000);

@@ -4,13 +4,10 @@
 #include <cstdio>
 
 #include "trainer/dist/agreement.h"
+#include "trainer/train/clock.h"
 
 namespace tandem::trainer {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Validation loss per target token over the split (each rank its share, then summed).
 std::pair<double, int64_t> validation_loss(const MpiWorld& world, Seq2SeqModel& model,
