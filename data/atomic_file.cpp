@@ -29,6 +29,10 @@ void fsync_path(const std::string& path, bool directory) {
 
 }  // namespace
 
+void sync_directory(const std::string& directory) {
+  fsync_path(directory.empty() ? "." : directory, true);
+}
+
 std::string temporary_path(const std::string& path) {
   return path + ".tmp";
 }
@@ -43,8 +47,7 @@ void commit_file(const std::string& path) {
     std::remove(temporary.c_str());
     throw;
   }
-  std::string directory = std::filesystem::path(path).parent_path().string();
-  fsync_path(directory.empty() ? "." : directory, true);
+  sync_directory(std::filesystem::path(path).parent_path().string());
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {

@@ -17,6 +17,9 @@ void commit_file(const std::string& path);
 // the path (e.g. "disk full") on failure; the old file, if any, is untouched then.
 void write_file_atomically(const std::string& path, const std::string& content);
 
+// fsyncs a directory, so renames inside it survive a crash. IoError naming it on failure.
+void sync_directory(const std::string& directory);
+
 // Reads a whole file. IoError naming the path if it cannot be read.
 std::string read_file(const std::string& path);
 

@@ -1,7 +1,7 @@
 // Checkpoint files and directories in the spirit of leveldb's corruption_test: a file written
 // and read back holds what was saved; a byte flipped inside the parameters, a truncated file or
 // a file of another model is refused with the file named (never loaded); `latest` names the
-// newest and pruning keeps K plus the best.
+// newest and pruning keeps K plus the best, of one run only.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -28,7 +28,7 @@ struct Fixture {
   ops::ParamStore params;
   ops::Optimizer optimizer;
   TrainingState state;
-  CheckpointIdentity identity{"cell = lstm\n", "lr = 0.001\n", "src", "tgt", "adam"};
+  CheckpointIdentity identity{"cell = lstm\n", "lr = 0.001\n", "src", "tgt", "adam", "run-a"};
 
   explicit Fixture(int64_t rows = 3) : optimizer(make_optimizer(params, rows)) {
     // Parameter values in the tensors (the store's padding between them stays zero).
@@ -147,7 +147,7 @@ TEST(CheckpointDirectory, LatestFirstThenNewerStepsAndPruningKeepsBest) {
   fixture.save(dir.path(), 20, false, 2);
   fixture.save(dir.path(), 30, false, 2);
   fixture.save(dir.path(), 40, false, 2);
-  const std::vector<std::string> candidates = trainer::checkpoint_candidates(dir.path());
+  const std::vector<std::string> candidates = trainer::checkpoint_candidates(dir.path(), "run-a");
   ASSERT_EQ(candidates.size(), 3u);  // 40, 30 (keep 2) and the best, 10
   EXPECT_EQ(candidates[0], dir.file("ckpt.000000040.h5"));
   EXPECT_EQ(candidates[1], dir.file("ckpt.000000030.h5"));
@@ -164,10 +164,65 @@ TEST(CheckpointDirectory, ADamagedLatestPointerIsIgnoredNotFatal) {
   std::string garbage(1024, '\0');
   for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 37 % 256);
   testing::write_text(dir.file("latest"), garbage);
-  const std::vector<std::string> candidates = trainer::checkpoint_candidates(dir.path());
+  const std::vector<std::string> candidates = trainer::checkpoint_candidates(dir.path(), "run-a");
   ASSERT_EQ(candidates.size(), 2u);
   EXPECT_EQ(candidates[0], dir.file("ckpt.000000020.h5"));
   EXPECT_EQ(trainer::resolve_checkpoint(dir.path(), false), dir.file("ckpt.000000020.h5"));
+}
+
+TEST(Checkpoint, TheRunIdIsStoredAndReadBack) {
+  testing::TempDir dir;
+  Fixture fixture;
+  CheckpointProblem problem;
+  const auto loaded = fixture.load(fixture.save(dir.path(), 5), problem);
+  ASSERT_TRUE(loaded) << problem.message;
+  EXPECT_EQ(loaded->run_id, "run-a");
+  EXPECT_EQ(trainer::read_checkpoint_identity(dir.file("ckpt.000000005.h5")).run_id, "run-a");
+}
+
+// Two runs in one directory (as a directory from before run identities, or one a user filled
+// by hand, may hold): each run prunes only its own files, and never counts the other's.
+TEST(CheckpointDirectory, PruningAndCandidatesKeepToOneRun) {
+  testing::TempDir dir;
+  Fixture fixture;
+  fixture.save(dir.path(), 100, false, 2);
+  fixture.save(dir.path(), 200, false, 2);
+  fixture.identity.run_id = "run-b";
+  for (int64_t step : {5, 6, 7}) fixture.save(dir.path(), step, false, 2);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("ckpt.000000100.h5")));  // run-a's: untouched
+  EXPECT_TRUE(std::filesystem::exists(dir.file("ckpt.000000200.h5")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ckpt.000000005.h5")));  // run-b keeps 2
+  const std::vector<std::string> b = trainer::checkpoint_candidates(dir.path(), "run-b");
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0], dir.file("ckpt.000000007.h5"));
+  EXPECT_EQ(b[1], dir.file("ckpt.000000006.h5"));
+  const std::vector<std::string> a = trainer::checkpoint_candidates(dir.path(), "run-a");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0], dir.file("ckpt.000000200.h5"));
+}
+
+// `best` left by another run is passed over: decoding uses the run-dir's own run's files.
+TEST(CheckpointDirectory, ResolveIgnoresAnotherRunsBest) {
+  testing::TempDir dir;
+  const std::string checkpoints = dir.file("checkpoints");
+  Fixture fixture;
+  fixture.save(checkpoints, 100, /*best=*/true);
+  fixture.identity.run_id = "run-b";
+  fixture.save(checkpoints, 5);
+  fixture.save(checkpoints, 6);
+  EXPECT_EQ(trainer::resolve_checkpoint(dir.path(), true), checkpoints + "/ckpt.000000006.h5");
+  testing::write_text(dir.file("run-id"), "run-a\n");  // the run-id file decides when present
+  EXPECT_EQ(trainer::resolve_checkpoint(dir.path(), true), checkpoints + "/ckpt.000000100.h5");
+  EXPECT_EQ(trainer::resolve_checkpoint(checkpoints, true), checkpoints + "/ckpt.000000100.h5");
+}
+
+TEST(CheckpointDirectory, ADamagedRunIdFileIsAnErrorNamingIt) {
+  testing::TempDir dir;
+  EXPECT_EQ(trainer::read_run_id(dir.path()), "");
+  testing::write_text(dir.file("run-id"), "not/a run id\n");
+  const std::string message =
+      testing::error_message<FormatError>([&] { trainer::read_run_id(dir.path()); });
+  EXPECT_EQ(message.find(dir.file("run-id") + ": not a run id"), 0u) << message;
 }
 
 TEST(Checkpoint, ADirectoryIsNotACheckpointFile) {

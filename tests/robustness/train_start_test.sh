@@ -8,6 +8,9 @@
 #   vocabulary  a vocabulary file edited or removed after tandem-prep is refused at start
 #   memory      a model that does not fit the memory allowed (ulimit -v) ends with one line saying
 #               so and what to lower, not a bare std::bad_alloc
+#   runs        one run per directory: --resume none where a run lives is refused and changes
+#               nothing; --fresh moves it into previous/ byte for byte; a checkpoint, `best` or
+#               resume file of another run is never pruned, resumed from or decoded with
 #   inifile     a bad line, an unknown key or a bad value in --config names the file and line; a
 #               directory given as --config is refused
 # Usage: train_start_test.sh BUILD_DIR SOURCE_DIR CASE
@@ -103,6 +106,50 @@ case_memory() {
   if [ $code -eq 1 ] && grep -q "^tandem-train: error: out of memory (.*lower --batch-tokens" huge.log \
      && [ "$(wc -l < huge.log)" -le 3 ]; then pass "$(tail -1 huge.log)"
   else fail "out of memory (exit $code)"; tail -5 huge.log; fi
+}
+
+# Checksums of every file under a directory, relative names, sorted.
+tree_sums() { (cd "$1" && find . -type f ! -name lock ! -name heartbeat -print0 | sort -z | xargs -0 sha256sum); }
+
+case_runs() {
+  "${train[@]}" "${small[@]}" --max-steps 6 --save-every 2 --keep 2 --run-dir run > a.log 2>&1 || { fail "run A"; tail -3 a.log; return; }
+  local a; a=$(cat run/run-id)
+  if [ "$(grep -c "\"run\":\"$a\"" run/metrics.jsonl)" -eq "$(wc -l < run/metrics.jsonl)" ] \
+     && "$build/tandem-inspect" checkpoint run/checkpoints/ckpt.000000006.h5 | grep -q "^run  *$a$"
+  then pass "run $a: its id is in every metrics record and in its checkpoints"
+  else fail "run id $a not recorded"; head -2 run/metrics.jsonl; fi
+  tree_sums run > a.sums
+
+  "${train[@]}" "${small[@]}" --max-steps 4 --resume none --run-dir run > none.log 2>&1
+  local code=$?
+  if [ $code -eq 2 ] && grep -q "^tandem-train: error: resume: --resume none starts a new run, but run holds run $a (.*add --fresh" none.log \
+     && diff <(tree_sums run) a.sums > /dev/null
+  then pass "--resume none where run $a lives: refused, nothing changed: $(head -c 160 none.log)"
+  else fail "--resume none (exit $code)"; cat none.log; fi
+
+  "${train[@]}" "${small[@]}" --max-steps 4 --save-every 1 --keep 1 --fresh --run-dir run > fresh.log 2>&1 || { fail "--fresh"; tail -3 fresh.log; return; }
+  local b old; b=$(cat run/run-id); old=run/previous/$a
+  if [ "$b" != "$a" ] && diff <(tree_sums "$old") a.sums > /dev/null && ! grep -q "\"run\":\"$a\"" run/metrics.jsonl \
+     && [ "$(ls run/checkpoints | grep -c '^ckpt')" -eq 1 ]
+  then pass "--fresh: run $b started; run $a is in $old, every file byte for byte"
+  else fail "--fresh (new run '$b', old folder '$old')"; ls -R run; fi
+
+  # A file of run A planted among run B's, with a higher step, and `best` pointing at it.
+  cp "$old/checkpoints/ckpt.000000006.h5" run/checkpoints/ && echo ckpt.000000006.h5 > run/checkpoints/best
+  "${train[@]}" "${small[@]}" --max-steps 5 --keep 1 --run-dir run > resume.log 2>&1
+  if grep -q "resumed from run/checkpoints/ckpt.000000004.h5 at step 4" resume.log && [ -e run/checkpoints/ckpt.000000006.h5 ]
+  then pass "auto-resume continued run $b at step 4, passed over run $a's step 6 and did not prune it"
+  else fail "auto-resume with another run's file"; cat resume.log; ls run/checkpoints; fi
+  "$build/tandem-translate" --checkpoint run --beam 1 --input <(printf 'w1x1\n') > out.txt 2> translate.log
+  if grep -q "best names ckpt.000000006.h5 of another run than $b; passed over" translate.log \
+     && grep -q "with run/checkpoints/ckpt.000000005.h5 (step 5)" translate.log
+  then pass "tandem-translate passed over run $a's best and decoded with run $b's step 5"
+  else fail "tandem-translate with another run's best"; cat translate.log; fi
+
+  "${train[@]}" "${small[@]}" --max-steps 8 --resume "$old/checkpoints/ckpt.000000006.h5" --run-dir run > other.log 2>&1
+  code=$?
+  if [ $code -eq 2 ] && grep -q "belongs to run $a, but run holds run $b" other.log; then pass "--resume FILE of run $a into run $b's directory: refused"
+  else fail "--resume another run's file (exit $code)"; cat other.log; fi
 }
 
 run_case train_start_test "$case_name"

@@ -31,6 +31,9 @@ int inspect_checkpoint(const std::string& path) {
   const trainer::CheckpointSummary summary = trainer::summarize_checkpoint(path);
   std::printf("checkpoint      %s\n", path.c_str());
   std::printf("format version  %lld\n", static_cast<long long>(summary.format_version));
+  std::printf("run             %s\n", summary.run_id.empty()
+                                          ? "(not recorded: written before run ids)"
+                                          : summary.run_id.c_str());
   std::printf("step            %lld (epoch %lld, written by %lld rank(s))\n",
               static_cast<long long>(summary.step), static_cast<long long>(summary.epoch),
               static_cast<long long>(summary.ranks));

@@ -25,13 +25,14 @@ struct CheckpointIdentity {
   std::string run_config;    // the full effective configuration (informational)
   std::string src_vocab_checksum, tgt_vocab_checksum;
   std::string optimizer;  // optimizer kind name
+  std::string run_id;     // the run that wrote it ("" in files from before run identities)
 };
 
 // Writes <directory>/ckpt.<step>.h5 (temp file, fsync, rename, directory fsync), then points
 // <directory>/latest at it (same way); with is_best also <directory>/best. Keeps the newest
-// `keep` checkpoints plus the best one, deleting older files only after the new one is in
-// place. IoError naming the file (e.g. disk full) leaves previous checkpoints and pointers
-// untouched. Returns the file name written.
+// `keep` checkpoints of identity.run_id's run plus the best one, deleting older files of that
+// run only (never another run's) after the new one is in place. IoError naming the file (e.g. disk
+// full) leaves previous checkpoints and pointers untouched. Returns the file name written.
 std::string save_checkpoint(const std::string& directory, const ops::ParamStore& params,
                             ops::Optimizer& optimizer, const TrainingState& state,
                             const CheckpointIdentity& identity, bool is_best, int keep);
@@ -45,7 +46,7 @@ std::string checkpoint_image(const std::string& path, const ops::ParamStore& par
                              const CheckpointIdentity& identity);
 
 struct LoadedCheckpoint {
-  std::string path;
+  std::string path, run_id;
   TrainingState state;
   std::vector<float> values, first_moment, second_moment;  // flat, in the ParamStore layout
 };
@@ -65,13 +66,25 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
                                                 const CheckpointIdentity& identity,
                                                 CheckpointProblem& problem);
 
-// Checkpoint files in a directory, newest (highest step) first; `latest`'s target first.
-std::vector<std::string> checkpoint_candidates(const std::string& directory);
+// Checkpoint files of run `run_id` in a directory, newest (highest step) first; `latest`'s
+// target first. A file whose run id cannot be read is kept (loading it reports the problem);
+// files from before run identities count as any run's.
+std::vector<std::string> checkpoint_candidates(const std::string& directory,
+                                               const std::string& run_id);
 
 // A checkpoint file to decode with: `path` itself if it is a file; for a checkpoint directory
 // (or a run directory holding checkpoints/) the file its `best` pointer names, else `latest`'s
-// (with prefer_best false: `latest` only). IoError naming the path if there is none.
+// (with prefer_best false: `latest` only), of the run the directory holds (its run-id file, else
+// `latest`'s run): a pointer to another run's file is passed over with a note on stderr.
+// IoError naming the path if there is none.
 std::string resolve_checkpoint(const std::string& path, bool prefer_best);
+
+// <run_dir>/run-id: which run a run directory holds ("" if the file does not exist).
+// FormatError naming the file if it is not a run id.
+constexpr const char* kRunIdFile = "run-id";
+std::string read_run_id(const std::string& run_dir);
+// Whether `text` has the shape of a run id (letters, digits, '-', 1..64 characters).
+bool valid_run_id(const std::string& text);
 
 // A checkpoint's identity and step from its attributes alone: cheap, not verified (load_checkpoint
 // verifies). FormatError naming the file if it is not a tandem checkpoint.
@@ -81,6 +94,7 @@ CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* st
 struct CheckpointSummary {
   int64_t format_version = 0, step = 0, epoch = 0, ranks = 0;
   std::string model_config, run_config, src_vocab_checksum, tgt_vocab_checksum, optimizer, checksum;
+  std::string run_id;
   std::string state;  // describe() of the training state
   struct Parameter {
     std::string name;

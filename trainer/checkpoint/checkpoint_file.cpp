@@ -91,6 +91,9 @@ CheckpointIdentity read_identity(hid_t root, const std::string& path) {
   identity.src_vocab_checksum = h5::get_string_attribute(root, "src_vocab_checksum", path);
   identity.tgt_vocab_checksum = h5::get_string_attribute(root, "tgt_vocab_checksum", path);
   identity.optimizer = h5::get_string_attribute(root, "optimizer", path);
+  // Written since run identities exist; an older file belongs to no run in particular.
+  if (H5Aexists(root, "run_id") > 0)
+    identity.run_id = h5::get_string_attribute(root, "run_id", path);
   return identity;
 }
 
@@ -151,6 +154,7 @@ std::string checkpoint_image(const std::string& path, const ops::ParamStore& par
   h5::set_attribute(root, "src_vocab_checksum", identity.src_vocab_checksum, path);
   h5::set_attribute(root, "tgt_vocab_checksum", identity.tgt_vocab_checksum, path);
   h5::set_attribute(root, "optimizer", identity.optimizer, path);
+  h5::set_attribute(root, "run_id", identity.run_id, path);
   h5::set_attribute(root, "parameters", parameter_names(params), path);
   h5::set_attribute(root, "checksum",
                     checksum_text(params.values(), params.total_size(), moments, state), path);
@@ -179,6 +183,7 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
     }
     LoadedCheckpoint loaded;
     loaded.path = path;
+    loaded.run_id = read_identity(root, path).run_id;
     loaded.values.assign(params.total_size(), 0.0f);
     for (const ops::ParamView& view : params.params())
       h5::read_float(root, view.name, view.shape, loaded.values.data() + view.offset, path);
@@ -219,6 +224,7 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
   summary.src_vocab_checksum = identity.src_vocab_checksum;
   summary.tgt_vocab_checksum = identity.tgt_vocab_checksum;
   summary.optimizer = identity.optimizer;
+  summary.run_id = identity.run_id;
   summary.checksum = h5::get_string_attribute(root, "checksum", path);
   const TrainingState state = read_state(root, path);
   summary.step = state.step;

@@ -7,18 +7,23 @@
 #include <cstdio>
 
 #include "ops/errors.h"
+#include "trainer/train/run_directory.h"
 
 namespace tandem::trainer {
 
-void MetricsLog::open(const std::string& run_dir) {
+void MetricsLog::open(const std::string& run_dir, const std::string& run_id) {
   if (!leader_) return;
-  file_.open(run_dir + "/metrics.jsonl", std::ios::app);
-  if (!file_) throw IoError(run_dir + "/metrics.jsonl: cannot open for writing");
+  const std::string path = run_dir + "/" + kMetricsFile;
+  run_id_ = run_id;
+  file_.open(path, std::ios::app);
+  if (!file_) throw IoError(path + ": cannot open for writing");
 }
 
 void MetricsLog::write(const nlohmann::json& record) {
   if (!leader_) return;
-  file_ << record.dump() << "\n";
+  nlohmann::json line = record;
+  line["run"] = run_id_;
+  file_ << line.dump() << "\n";
   file_.flush();
 }
 

@@ -19,14 +19,16 @@ namespace tandem::trainer {
 class MetricsLog {
  public:
   explicit MetricsLog(const MpiWorld& world) : leader_(world.rank() == 0) {}
-  // Appends to <run_dir>/metrics.jsonl from now on. IoError if it cannot be opened.
-  void open(const std::string& run_dir);
+  // Appends to <run_dir>/metrics.jsonl from now on, every record marked with the run's id
+  // ("run"). IoError if it cannot be opened.
+  void open(const std::string& run_dir, const std::string& run_id);
   void write(const nlohmann::json& record);  // Requires: open()
   void say(const std::string& line) const;   // one line on stderr
   bool leader() const { return leader_; }
 
  private:
   bool leader_;
+  std::string run_id_;
   std::ofstream file_;
 };
 

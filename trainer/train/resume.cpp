@@ -10,12 +10,13 @@ namespace {
 // Rank 0's search. ConfigError for a checkpoint that cannot be used at all.
 std::optional<LoadedCheckpoint> find_checkpoint(const TrainConfig& config,
                                                 const std::string& directory,
+                                                const std::string& run_id,
                                                 const ops::ParamStore& params,
                                                 CheckpointIdentity expected) {
   if (config.reset_optimizer) expected.optimizer.clear();
   const bool automatic = config.resume == "auto";
-  const std::vector<std::string> candidates =
-      automatic ? checkpoint_candidates(directory) : std::vector<std::string>{config.resume};
+  const std::vector<std::string> candidates = automatic ? checkpoint_candidates(directory, run_id)
+                                                        : std::vector<std::string>{config.resume};
   for (const std::string& candidate : candidates) {
     CheckpointProblem problem;
     std::optional<LoadedCheckpoint> loaded = load_checkpoint(candidate, params, expected, problem);
@@ -72,13 +73,15 @@ std::optional<LoadedCheckpoint> broadcast(const MpiWorld& world,
 
 std::optional<LoadedCheckpoint> load_for_resume(const MpiWorld& world, const TrainConfig& config,
                                                 const std::string& directory,
+                                                const std::string& run_id,
                                                 const ops::ParamStore& params,
                                                 const CheckpointIdentity& identity) {
-  if (config.resume == "none") return std::nullopt;
+  // --fresh moves the directory's earlier run aside: nothing in it to resume automatically.
+  if (config.resume == "none" || (config.resume == "auto" && config.fresh)) return std::nullopt;
   std::optional<LoadedCheckpoint> loaded;
   collective_try(world, [&] {
     if (world.rank() != 0) return;
-    loaded = find_checkpoint(config, directory, params, identity);
+    loaded = find_checkpoint(config, directory, run_id, params, identity);
     if (loaded) require_one_rank_change_per_epoch(*loaded, world.size());
   });
   return broadcast(world, std::move(loaded), params.total_size());

@@ -11,13 +11,14 @@
 
 namespace tandem::trainer {
 
-// Collective. auto: the newest checkpoint in `directory` that verifies (skipping broken ones
-// with a message), none if there is none; FILE: that one. A checkpoint of another model,
-// vocabulary or optimizer, or a named file that fails, is a ConfigError on every rank; so is a
-// second change of the rank count within one epoch. Returns the same checkpoint on every rank
-// (its path is known on rank 0 only).
+// Collective. auto: the newest checkpoint of run `run_id` in `directory` that verifies
+// (skipping broken ones with a message), none if there is none (or with --fresh); FILE: that one. A
+// checkpoint of another model, vocabulary or optimizer, or a named file that fails, is a
+// ConfigError on every rank; so is a second change of the rank count within one epoch. Returns the
+// same checkpoint on every rank (its path is known on rank 0 only).
 std::optional<LoadedCheckpoint> load_for_resume(const MpiWorld& world, const TrainConfig& config,
                                                 const std::string& directory,
+                                                const std::string& run_id,
                                                 const ops::ParamStore& params,
                                                 const CheckpointIdentity& identity);
 

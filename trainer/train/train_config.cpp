@@ -90,7 +90,11 @@ void add_run(Settings& settings, TrainConfig& c) {
       .range(0, 1e7)
       .persisted(false)
       .add("resume", c.resume,
-           "auto (the newest verified checkpoint in run-dir/checkpoints, if any), none, or a file")
+           "auto (the newest verified checkpoint of the run in run-dir, if any), none (a new "
+           "run: refused where run-dir holds another run, unless --fresh), or a file")
+      .add_switch("fresh", c.fresh,
+                  "start a new run in run-dir: an earlier run there (its checkpoints, metrics, "
+                  "config.ini) is first moved into run-dir/previous/RUN-ID/, never deleted")
       .add_switch("reset-optimizer", c.reset_optimizer,
                   "on resume, keep parameters and counters but start the optimizer afresh")
       .add("threads", c.threads,

@@ -51,6 +51,7 @@ struct TrainConfig {
   int threads = 0;               // OpenMP threads per rank; 0: cores on the node / ranks there
   std::string resume = "auto";   // auto (newest verified checkpoint, if any), none, or a file
   bool reset_optimizer = false;  // resume parameters and counters, start the optimizer afresh
+  bool fresh = false;  // a run-dir holding another run: move that run aside, start a new one
 };
 
 // THE table of the run's settings, in help order (groups Data, Model, Training, Run); option

@@ -71,8 +71,10 @@ TrainingRun::TrainingRun(MpiWorld& world, TrainConfig config)
   open_corpus();
   agree_on_configuration();
   collective_try(world_, [&] {
-    if (world_.rank() == 0)
-      run_directory_lock_ = std::make_unique<RunDirectoryLock>(config_.run_dir);
+    if (world_.rank() != 0) return;
+    run_directory_lock_ = std::make_unique<RunDirectoryLock>(config_.run_dir);
+    earlier_run_ = find_earlier_run(config_.run_dir);
+    refuse_mixing_runs(config_, earlier_run_);
   });
   // From here on a rank that stops answering ends the job instead of hanging it.
   watchdog_ = std::make_unique<CollectiveWatchdog>(
@@ -122,12 +124,17 @@ void TrainingRun::agree_on_configuration() {
   identity_.src_vocab_checksum = manifest.source.vocab_checksum;
   identity_.tgt_vocab_checksum = manifest.target.vocab_checksum;
   identity_.optimizer = ops::kOptimizerNames.name(config_.optimizer.kind);
-  checkpoint_directory_ = config_.run_dir + "/checkpoints";
+  checkpoint_directory_ = config_.run_dir + "/" + kCheckpointsFolder;
 }
 
 void TrainingRun::write_run_directory() {
   if (world_.rank() != 0) return;
-  data::write_file_atomically(config_.run_dir + "/config.ini", config_text(config_));
+  if (config_.fresh && earlier_run_.exists())
+    log_->say("tandem-train: --fresh: the earlier run is now in " +
+              move_run_aside(config_.run_dir, earlier_run_));
+  if (config_.fresh || earlier_run_.run_id != identity_.run_id)
+    write_run_id(config_.run_dir, identity_.run_id);
+  data::write_file_atomically(config_.run_dir + "/" + kConfigFile, config_text(config_));
   std::fprintf(stderr,
                "tandem-train: %d rank(s) x %d thread(s); configuration (also in "
                "%s/config.ini):\n%s",
@@ -173,7 +180,7 @@ void TrainingRun::open_loaders() {
 // The "start" record, with what one blocking all-reduce of the whole gradient buffer costs
 // here: the yardstick for how much of the bucketed, overlapped all-reduce stays hidden.
 void TrainingRun::log_start() {
-  log_->open(config_.run_dir);
+  log_->open(config_.run_dir, identity_.run_id);
   ops::ParamStore& params = model_->params();
   double blocking_allreduce_s = 0.0;
   if (world_.size() > 1) {
@@ -197,8 +204,14 @@ void TrainingRun::log_start() {
 // Returns the "resume" record for metrics.jsonl, if the run resumed.
 std::optional<nlohmann::json> TrainingRun::resume() {
   const auto load_start = std::chrono::steady_clock::now();
-  const std::optional<LoadedCheckpoint> loaded =
-      load_for_resume(world_, config_, checkpoint_directory_, model_->params(), identity_);
+  const std::optional<LoadedCheckpoint> loaded = load_for_resume(
+      world_, config_, checkpoint_directory_, earlier_run_.run_id, model_->params(), identity_);
+  collective_try(world_, [&] {
+    if (world_.rank() == 0)
+      identity_.run_id =
+          decide_run_id(config_, earlier_run_,
+                        loaded ? std::optional<std::string>(loaded->run_id) : std::nullopt);
+  });
   if (!loaded) return std::nullopt;
   restore(*loaded);
   const TrainingState& state = loaded->state;

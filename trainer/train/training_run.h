@@ -31,7 +31,8 @@ class TrainingRun {
   // Collective set-up: checks the configuration, opens the corpus, agrees with every rank on
   // configuration and corpus, takes the run directory's lock, builds the model (rank 0's initial
   // parameters everywhere), the step and the loaders, and resumes from a checkpoint if there is
-  // one; only then writes <run_dir>/config.ini and the metrics' start record. Throws the same
+  // one; only then moves an earlier run aside (--fresh) and writes <run_dir>/run-id,
+  // config.ini and the metrics' start record. Throws the same
   // tandem error on every rank when ranks disagree; a refused start writes nothing.
   // Requires: OpenMP threads already set (see tandem_train.cpp).
   TrainingRun(MpiWorld& world, TrainConfig config);
@@ -67,6 +68,7 @@ class TrainingRun {
   std::optional<data::Corpus> corpus_;
   std::unique_ptr<MetricsLog> log_;
   std::unique_ptr<RunDirectoryLock> run_directory_lock_;  // rank 0: held for the whole run
+  EarlierRun earlier_run_;                                // rank 0: what run_dir held at start
   std::unique_ptr<RunScheduler> scheduler_;               // the decisions
   std::unique_ptr<CollectiveWatchdog> watchdog_;
   // Registers the watchdog with the world while it lives; declared after it and before the
