@@ -91,7 +91,10 @@ Handle create_file(const std::string& path) {
 Handle create_memory_file(const std::string& name) {
   quiet_errors();
   Handle access(checked(H5Pcreate(H5P_FILE_ACCESS), name, "cannot create properties"), H5Pclose);
-  checked_status(H5Pset_fapl_core(access.get(), 64 << 20, 0), name,
+  // The image grows by realloc in steps of this size (large blocks are remapped, not copied);
+  // a large step would be allocated and touched in full even for a small file.
+  constexpr size_t kGrowth = 1 << 20;
+  checked_status(H5Pset_fapl_core(access.get(), kGrowth, 0), name,
                  "cannot select the in-memory driver");
   const hid_t id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
   if (id < 0) format_error(name, "cannot create an in-memory HDF5 file");

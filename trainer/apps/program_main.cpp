@@ -23,10 +23,11 @@ void ignore_file_size_signal() {
 }
 
 std::string failure_text(const std::exception& error) {
-  if (dynamic_cast<const std::bad_alloc*>(&error) || dynamic_cast<const std::length_error*>(&error))
+  if (dynamic_cast<const std::bad_alloc*>(&error) ||
+      dynamic_cast<const std::length_error*>(&error)) {
     return std::string("out of memory (") + error.what() +
-           "): a buffer did not fit; lower --batch-tokens/--batch-size or the model's sizes, or "
-           "run fewer ranks per node";
+           "): lower --batch-tokens/--batch-size or the model's sizes, or run fewer ranks per node";
+  }
   if (const auto* dnnl_error = dynamic_cast<const dnnl::error*>(&error))
     return std::string("oneDNN: ") + dnnl_error->what() + " (status " +
            std::to_string(static_cast<int>(dnnl_error->status)) +

@@ -24,6 +24,7 @@
 #include "data/utf8.h"
 #include "ops/errors.h"
 #include "ops/exit_codes.h"
+#include "ops/memory_scope.h"
 #include "trainer/apps/mpi_program_main.h"
 #include "trainer/apps/program_main.h"
 #include "trainer/decode/scoring.h"
@@ -282,8 +283,10 @@ json decode_share(const trainer::MpiWorld& world, trainer::Translator& translato
       translator.model().config().attention != trainer::AttentionType::kNone;
   for (size_t b = static_cast<size_t>(world.rank()); b < batches.size();
        b += static_cast<size_t>(world.size())) {
-    const auto hypotheses =
-        trainer::decode_sources(translator.model(), sources, batches[b], cli.beam);
+    const auto hypotheses = ops::allocating(
+        "decoding a batch of " + std::to_string(batches[b].size()) + " lines with beam " +
+            std::to_string(cli.beam.beam_size),
+        [&] { return trainer::decode_sources(translator.model(), sources, batches[b], cli.beam); });
     for (size_t k = 0; k < batches[b].size(); ++k) {
       const size_t i = source_index[batches[b][k]];
       json record = {{"i", i}, {"nbest", json::array()}};

@@ -39,10 +39,17 @@ std::string save_checkpoint(const std::string& directory, const ops::ParamStore&
 
 // The optimizer's first and second moments, flat in the ParamStore layout (empty: none).
 using Moments = std::array<std::vector<float>, 2>;
+// The moments as they lie in the optimizer (a save writes them without a copy).
+struct FloatSpan {
+  const float* data = nullptr;
+  size_t size = 0;
+};
+using MomentViews = std::array<FloatSpan, 2>;
+MomentViews views_of(const Moments& moments);
 
 // The complete HDF5 file of one checkpoint, in memory (`path` names it in errors).
 std::string checkpoint_image(const std::string& path, const ops::ParamStore& params,
-                             const Moments& moments, const TrainingState& state,
+                             const MomentViews& moments, const TrainingState& state,
                              const CheckpointIdentity& identity);
 
 struct LoadedCheckpoint {

@@ -120,8 +120,8 @@ std::string save_checkpoint(const std::string& directory, const ops::ParamStore&
   const std::string path = directory + "/" + name;
   const auto& first = optimizer.first_moment();
   const auto& second = optimizer.second_moment();
-  const Moments moments = {std::vector<float>(first.begin(), first.end()),
-                           std::vector<float>(second.begin(), second.end())};
+  const MomentViews moments = {FloatSpan{first.data(), first.size()},
+                               FloatSpan{second.data(), second.size()}};
   const std::string image = checkpoint_image(path, params, moments, state, identity);
   data::write_file_atomically(path, image);
   data::write_file_atomically(directory + "/" + kLatest, name + "\n");

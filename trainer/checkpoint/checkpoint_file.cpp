@@ -29,12 +29,21 @@ std::string hex(uint64_t value) {
   return text;
 }
 
+}  // namespace
+
+MomentViews views_of(const Moments& moments) {
+  return {FloatSpan{moments[0].data(), moments[0].size()},
+          FloatSpan{moments[1].data(), moments[1].size()}};
+}
+
+namespace {
+
 // The checksum covers everything a resume restores.
-std::string checksum_text(const float* values, size_t value_count, const Moments& moments,
+std::string checksum_text(const float* values, size_t value_count, const MomentViews& moments,
                           const TrainingState& state) {
   uint64_t sum = content_checksum(values, value_count * sizeof(float), 1);
-  for (const std::vector<float>& moment : moments)
-    sum = content_checksum(moment.data(), moment.size() * sizeof(float), sum);
+  for (const FloatSpan& moment : moments)
+    sum = content_checksum(moment.data, moment.size * sizeof(float), sum);
   return hex(checksum(state, sum));
 }
 
@@ -135,7 +144,7 @@ std::string incompatibility(hid_t root, const ops::ParamStore& params,
 }  // namespace
 
 std::string checkpoint_image(const std::string& path, const ops::ParamStore& params,
-                             const Moments& moments, const TrainingState& state,
+                             const MomentViews& moments, const TrainingState& state,
                              const CheckpointIdentity& identity) {
   std::lock_guard<std::mutex> lock(h5::library_mutex());
   h5::Handle file = h5::create_memory_file(path);
@@ -144,8 +153,7 @@ std::string checkpoint_image(const std::string& path, const ops::ParamStore& par
     h5::write_float(root, view.name, view.value, view.shape, path);
   const auto flat = static_cast<int64_t>(params.total_size());
   for (int k = 0; k < 2; ++k)
-    if (!moments[k].empty())
-      h5::write_float(root, kMomentNames[k], moments[k].data(), {flat}, path);
+    if (moments[k].size > 0) h5::write_float(root, kMomentNames[k], moments[k].data, {flat}, path);
   h5::set_attribute(root, "format", std::string(kFormat), path);
   h5::set_attribute(root, "format_version", kCheckpointFormatVersion, path);
   write_state(root, state, path);
@@ -189,8 +197,8 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
       h5::read_float(root, view.name, view.shape, loaded.values.data() + view.offset, path);
     Moments moments = read_moments(root, params.total_size(), path);
     loaded.state = read_state(root, path);
-    if (checksum_text(loaded.values.data(), loaded.values.size(), moments, loaded.state) !=
-        h5::get_string_attribute(root, "checksum", path))
+    if (checksum_text(loaded.values.data(), loaded.values.size(), views_of(moments),
+                      loaded.state) != h5::get_string_attribute(root, "checksum", path))
       throw FormatError(path + ": content checksum mismatch (the file is corrupt)");
     // An empty identity.optimizer means "start the optimizer afresh" (--reset-optimizer).
     const std::string optimizer = h5::get_string_attribute(root, "optimizer", path);
@@ -246,8 +254,8 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
     summary.parameters.push_back({view.name, view.shape, std::sqrt(sum)});
   }
   const Moments moments = read_moments(root, store.total_size(), path);
-  summary.verified =
-      checksum_text(store.values(), store.total_size(), moments, state) == summary.checksum;
+  summary.verified = checksum_text(store.values(), store.total_size(), views_of(moments), state) ==
+                     summary.checksum;
   return summary;
 }
 

@@ -4,6 +4,8 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "ops/memory_scope.h"
+
 namespace tandem::trainer {
 namespace {
 
@@ -27,12 +29,28 @@ void check_batch(const data::Batch& batch, bool with_target) {
 
 }  // namespace
 
+ParameterCounts count_parameters(const ModelConfig& config, ops::DnnlContext& ctx) {
+  validate(config);
+  ops::ParamStore plan;  // declarations only: never finalized, nothing allocated
+  Encoder encoder(ctx, plan, config);
+  Decoder decoder(ctx, plan, config);
+  ParameterCounts counts;
+  for (const ops::ParamView& view : plan.params()) {
+    counts.total += static_cast<int64_t>(view.size);
+    if (view.name.find("/weights_") != std::string::npos)
+      counts.recurrent += static_cast<int64_t>(view.size);
+  }
+  return counts;
+}
+
 Seq2SeqModel::Seq2SeqModel(const ModelConfig& config, ops::DnnlContext& ctx)
     : config_(config), ctx_(ctx) {
   validate(config_);
   encoder_ = std::make_unique<Encoder>(ctx, store_, config_);
   decoder_ = std::make_unique<Decoder>(ctx, store_, config_);
-  store_.finalize();
+  ops::allocating("allocating the parameters and their gradients (" +
+                      ops::mib_text(8.0 * static_cast<double>(store_.parameter_count())) + ")",
+                  [&] { store_.finalize(); });
 }
 
 void Seq2SeqModel::initialize(uint64_t seed) {

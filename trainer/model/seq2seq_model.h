@@ -18,6 +18,14 @@
 
 namespace tandem::trainer {
 
+// How many parameters a configuration declares, without allocating them.
+struct ParameterCounts {
+  int64_t total = 0;
+  int64_t recurrent =
+      0;  // RNN weights (weights_layer, weights_iter): oneDNN keeps reordered copies
+};
+ParameterCounts count_parameters(const ModelConfig& config, ops::DnnlContext& ctx);
+
 class Seq2SeqModel {
  public:
   // Validates the config (ConfigError naming the option) and declares every parameter. Values

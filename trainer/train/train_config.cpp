@@ -95,6 +95,9 @@ void add_run(Settings& settings, TrainConfig& c) {
       .add_switch("fresh", c.fresh,
                   "start a new run in run-dir: an earlier run there (its checkpoints, metrics, "
                   "config.ini) is first moved into run-dir/previous/RUN-ID/, never deleted")
+      .add_switch("skip-memory-check", c.skip_memory_check,
+                  "start even if the memory estimate printed at start exceeds the memory a rank "
+                  "has (the node's available memory / ranks on it, cgroup and ulimit -v limits)")
       .add_switch("reset-optimizer", c.reset_optimizer,
                   "on resume, keep parameters and counters but start the optimizer afresh")
       .add("threads", c.threads,

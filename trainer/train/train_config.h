@@ -48,9 +48,10 @@ struct TrainConfig {
   int keep = 3;                     // newest checkpoints kept (plus the best by validation)
   double collective_timeout = 300;  // seconds a rank may wait in one collective (0: no watchdog)
   // Not part of the run's identity (they may change between a run and its resumption):
-  int threads = 0;               // OpenMP threads per rank; 0: cores on the node / ranks there
-  std::string resume = "auto";   // auto (newest verified checkpoint, if any), none, or a file
-  bool reset_optimizer = false;  // resume parameters and counters, start the optimizer afresh
+  int threads = 0;                 // OpenMP threads per rank; 0: cores on the node / ranks there
+  std::string resume = "auto";     // auto (newest verified checkpoint, if any), none, or a file
+  bool reset_optimizer = false;    // resume parameters and counters, start the optimizer afresh
+  bool skip_memory_check = false;  // start even if the memory estimate exceeds what a rank has
   bool fresh = false;  // a run-dir holding another run: move that run aside, start a new one
 };
 

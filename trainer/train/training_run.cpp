@@ -18,6 +18,7 @@
 
 #include "data/atomic_file.h"
 #include "ops/errors.h"
+#include "ops/memory_scope.h"
 #include "trainer/dist/agreement.h"
 #include "trainer/train/clock.h"
 #include "trainer/train/resume.h"
@@ -28,6 +29,19 @@ namespace {
 
 std::string milliseconds_text(double seconds) {
   return setting_text(std::round(seconds * 1000) / 1000);
+}
+
+// "training on 3 micro-batch(es) of up to 64 sentences x 25 source / 26 target steps".
+std::string step_text(const std::vector<data::Batch>& micro_batches) {
+  int64_t sentences = 0, source = 0, target = 0;
+  for (const data::Batch& batch : micro_batches) {
+    sentences = std::max(sentences, batch.batch_size);
+    source = std::max(source, batch.source_steps);
+    target = std::max(target, batch.target_steps);
+  }
+  return "training on " + std::to_string(micro_batches.size()) + " micro-batch(es) of up to " +
+         std::to_string(sentences) + " sentences x " + std::to_string(source) + " source / " +
+         std::to_string(target) + " target steps";
 }
 
 }  // namespace
@@ -48,7 +62,8 @@ int TrainingRun::run() {
     std::vector<const data::Batch*> pointers;
     for (const data::Batch& batch : micro_batches) pointers.push_back(&batch);
     trainer_->set_learning_rate(static_cast<float>(schedule_->rate(trainer_->step())));
-    const StepResult result = trainer_->train_step(pointers);
+    const StepResult result =
+        ops::allocating(step_text(micro_batches), [&] { return trainer_->train_step(pointers); });
     if (result.empty) {  // every rank's share is used up: the epoch is over everywhere
       reason = end_epoch();
       continue;
@@ -81,6 +96,7 @@ TrainingRun::TrainingRun(MpiWorld& world, TrainConfig config)
       world.rank(), world.size(), world.size() > 1 ? config_.run_dir + "/heartbeat" : "",
       config_.collective_timeout);
   if (world.size() > 1) watchdog_registration_.emplace(world, watchdog_.get());
+  check_memory();
   build_model();
   open_loaders();
   const std::optional<nlohmann::json> resumed = resume();
@@ -142,6 +158,18 @@ void TrainingRun::write_run_directory() {
                config_text(config_).c_str());
 }
 
+// Before anything large is allocated: a configuration that cannot fit is refused on every rank.
+void TrainingRun::check_memory() {
+  collective_try(world_, [&] {
+    memory_estimate_ = estimate_memory(config_, count_parameters(config_.model, ctx_),
+                                       sequence_bounds(corpus_->manifest()), resident_bytes());
+    if (!config_.skip_memory_check)
+      require_memory_fits(memory_estimate_, memory_available_to_rank(world_.local_size()),
+                          world_.local_size());
+  });
+  log_->say("tandem-train: memory estimate per rank " + memory_estimate_.text());
+}
+
 void TrainingRun::build_model() {
   model_ = std::make_unique<Seq2SeqModel>(config_.model, ctx_);
   ops::ParamStore& params = model_->params();
@@ -156,7 +184,8 @@ void TrainingRun::build_model() {
   step_config.clip_norm = config_.clip_norm;
   step_config.seed = config_.seed;
   step_config.rank = world_.rank();
-  trainer_ = std::make_unique<Trainer>(*model_, step_config);
+  trainer_ = ops::allocating("allocating the optimizer state",
+                             [&] { return std::make_unique<Trainer>(*model_, step_config); });
   schedule_ = std::make_unique<LrSchedule>(config_.schedule);
   if (world_.size() > 1) {
     reducer_ = std::make_unique<BucketedAllReduce>(
@@ -191,7 +220,11 @@ void TrainingRun::log_start() {
               "MPI_Allreduce");
     blocking_allreduce_s = world_.max(seconds_since(start));
   }
+  nlohmann::json estimate = {{"total", memory_estimate_.total() / (1 << 20)}};
+  for (const MemoryEstimate::Term& term : memory_estimate_.terms)
+    estimate[term.name] = term.bytes / (1 << 20);
   log_->write({{"type", "start"},
+               {"memory_estimate_mib", estimate},
                {"ranks", world_.size()},
                {"threads", omp_get_max_threads()},
                {"parameters", params.parameter_count()},
@@ -204,8 +237,10 @@ void TrainingRun::log_start() {
 // Returns the "resume" record for metrics.jsonl, if the run resumed.
 std::optional<nlohmann::json> TrainingRun::resume() {
   const auto load_start = std::chrono::steady_clock::now();
-  const std::optional<LoadedCheckpoint> loaded = load_for_resume(
-      world_, config_, checkpoint_directory_, earlier_run_.run_id, model_->params(), identity_);
+  const std::optional<LoadedCheckpoint> loaded = ops::allocating("reading a checkpoint", [&] {
+    return load_for_resume(world_, config_, checkpoint_directory_, earlier_run_.run_id,
+                           model_->params(), identity_);
+  });
   collective_try(world_, [&] {
     if (world_.rank() == 0)
       identity_.run_id =
@@ -287,8 +322,10 @@ void TrainingRun::save(bool is_best) {
   std::string name;
   collective_try(world_, [&] {
     if (world_.rank() == 0)
-      name = save_checkpoint(checkpoint_directory_, model_->params(), trainer_->optimizer(), state,
-                             identity_, is_best, config_.keep);
+      name = ops::allocating("building a checkpoint", [&] {
+        return save_checkpoint(checkpoint_directory_, model_->params(), trainer_->optimizer(),
+                               state, identity_, is_best, config_.keep);
+      });
   });
   const double seconds = seconds_since(start);
   scheduler_->saved(trainer_->step());
@@ -379,7 +416,9 @@ void TrainingRun::check_replicas(int64_t step) {
 // whatever --keep says. Returns true when early stopping says stop.
 bool TrainingRun::validate_and_keep_best() {
   if (!validator_->available()) return false;
-  const bool best = validator_->run(*model_, *schedule_, *log_, trainer_->step(), epoch_);
+  const bool best = ops::allocating("validating", [&] {
+    return validator_->run(*model_, *schedule_, *log_, trainer_->step(), epoch_);
+  });
   const bool stop = scheduler_->early_stop(best);
   if (best) save(true);
   return stop;
@@ -388,6 +427,10 @@ bool TrainingRun::validate_and_keep_best() {
 void TrainingRun::finish(StopReason reason) {
   if (!scheduler_->saved_at(trainer_->step())) save(false);
   const double seconds = scheduler_->elapsed_seconds();
+  const std::vector<double> peaks = peak_rss_mib(world_);
+  log_->say("tandem-train: peak memory " +
+            ops::mib_text(*std::max_element(peaks.begin(), peaks.end()) * (1 << 20)) +
+            " on the fullest rank (estimated " + ops::mib_text(memory_estimate_.total()) + ")");
   log_->say(std::string("tandem-train: stopped (") + stop_text(reason) + ") after " +
             std::to_string(trainer_->step()) + " steps, " + std::to_string(epoch_) + " epoch(s), " +
             duration_text(seconds));
@@ -397,7 +440,7 @@ void TrainingRun::finish(StopReason reason) {
                {"reason", stop_text(reason)},
                {"elapsed_s", seconds},
                {"skipped_steps", total_skips_},
-               {"peak_rss_mib", peak_rss_mib(world_)}});
+               {"peak_rss_mib", peaks}});
 }
 
 int run_training(MpiWorld& world, TrainConfig config) {

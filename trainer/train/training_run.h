@@ -17,6 +17,7 @@
 #include "trainer/dist/watchdog.h"
 #include "trainer/model/seq2seq_model.h"
 #include "trainer/train/lr_schedule.h"
+#include "trainer/train/memory_estimate.h"
 #include "trainer/train/progress_log.h"
 #include "trainer/train/run_directory.h"
 #include "trainer/train/run_scheduler.h"
@@ -48,6 +49,7 @@ class TrainingRun {
   void open_corpus();
   void agree_on_configuration();
   void write_run_directory();
+  void check_memory();
   void build_model();
   void open_loaders();
   void log_start();
@@ -90,6 +92,7 @@ class TrainingRun {
   std::unique_ptr<BucketedAllReduce> reducer_;
   std::optional<data::BatchLoader> train_loader_;
   std::unique_ptr<Validator> validator_;
+  MemoryEstimate memory_estimate_;
   CheckpointIdentity identity_;
   std::string checkpoint_directory_;
   ProgressInterval interval_;
