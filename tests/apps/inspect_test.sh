@@ -3,7 +3,7 @@
 # totals the trained parameter count; nearest neighbours come sorted with cosines in [-1, 1];
 # an unknown word and a bad side are clear errors; the Projector export parses with the right
 # shapes; plot_embeddings.py (export and the primer's hand-written TSV) and plot_metrics.py
-# write real PNG files.
+# write real PNG files; tandem-average writes a checkpoint that verifies and decodes.
 # Usage: inspect_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -27,7 +27,7 @@ PY
 
 # 1. checkpoint table: the total equals the parameter count the run reported.
 "$inspect" checkpoint "run/checkpoints/$(cat run/checkpoints/latest)" > ckpt.txt
-expected=$(grep -o '"parameters":[0-9]*' run/metrics.jsonl | head -1 | cut -d: -f2)
+expected=$(/usr/bin/python3 -c 'import json; print(next(r["parameters"] for r in map(json.loads, open("run/metrics.jsonl")) if r["type"] == "start"))')
 if grep -q "^total  *$expected$" ckpt.txt && grep -q "encoder/embedding  *\[14, 16\]" ckpt.txt \
    && grep -q "src_vocab = 14" ckpt.txt && grep -q "content .*verified" ckpt.txt
 then pass "checkpoint table: $expected parameters, shapes, vocabulary sizes, verified"
@@ -85,5 +85,20 @@ else fail "plots"; fi
 printf 'cat\t1\t2\nbad line\n' > broken.tsv
 if ! /usr/bin/python3 "$scripts/plot_embeddings.py" broken.tsv -o x.png 2> broken.err && grep -q "broken.tsv:2" broken.err
 then pass "plot_embeddings.py names a bad line: $(cat broken.err)"; else fail "bad TSV"; cat broken.err; fi
+
+# 6. tandem-average: the newest two checkpoints of the run averaged into a verified checkpoint
+#    that tandem-translate decodes with; an existing output is never replaced.
+"$build/tandem-average" -o avg.h5 --last 2 run > average.log 2>&1
+code=$?
+"$inspect" checkpoint avg.h5 > avg.txt 2>&1
+if [ $code -eq 0 ] && grep -q "content .*verified" avg.txt && grep -q "mean of 2 checkpoint(s)" average.log \
+   && printf 'abc\nbad\n' | "$build/tandem-translate" --checkpoint avg.h5 --beam 1 > avg.out 2> avg.err && [ "$(wc -l < avg.out)" -eq 2 ]
+then pass "tandem-average --last 2: $(cat average.log); decodes: $(head -1 avg.out)"
+else fail "tandem-average (exit $code)"; cat average.log avg.err; fi
+cp avg.h5 avg.before
+"$build/tandem-average" -o avg.h5 --last 2 run > again.log 2>&1
+code=$?
+if [ $code -eq 1 ] && grep -q "avg.h5: exists" again.log && cmp -s avg.h5 avg.before; then pass "an existing output is kept: $(cat again.log)"
+else fail "existing output (exit $code)"; cat again.log; fi
 
 finish inspect_test

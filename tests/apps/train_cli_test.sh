@@ -7,6 +7,9 @@
 #   options       a bad option value exits 2 naming the option
 #   sigint        SIGINT stops cleanly after a checkpoint (exit 130)
 #   missing       a corpus missing on one rank only is the same error everywhere
+#   budget        the linear schedule ends at --min-lr at the end of a step budget and a resume
+#                 continues it bit for bit (2 ranks); over a time budget, a resumed run goes on
+#                 with the time already spent: lower rates, and it stops when the total is used
 # Usage: train_cli_test.sh BUILD_DIR SOURCE_DIR CASE
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -104,6 +107,50 @@ case_missing() {
   if [ $code -ne 0 ] && [ $code -ne 124 ] && grep -q "rank 1: .*nowhere: corpus directory does not exist" "$work/out7" \
      && [ "$(grep -c 'tandem-train: error' "$work/out7")" -eq 1 ]; then pass "missing corpus on one rank -> agreed error"
   else fail "missing corpus on one rank (exit $code)"; cat "$work/out7"; fi
+}
+
+# "step lr loss" of every train record of a run.
+train_lines() {
+  /usr/bin/python3 -c 'import json, sys
+for r in map(json.loads, open(sys.argv[1])):
+    if r["type"] == "train": print(r["step"], repr(r["lr"]), repr(r["loss"]))' "$1/metrics.jsonl"
+}
+
+case_budget() {
+  local linear=(--corpus "$work/corpus_a" "${small[@]}" --lr 0.01 --min-lr 0.0001 --lr-schedule linear --max-steps 40)
+  "${mpirun[@]}" -np 2 "$build/tandem-train" "${linear[@]}" --save-every 20 --keep 10 --run-dir "$work/b1" > "$work/b1.log" 2>&1 || { fail "linear run"; tail -3 "$work/b1.log"; return; }
+  local last; last=$(train_lines "$work/b1" | awk '$1 == 40 { print $2 }')
+  # Update 39 of 40 (0-based) has used 39/40 of the budget: 1e-4 + (1e-2 - 1e-4) / 40.
+  if /usr/bin/python3 -c "import sys; sys.exit(0 if abs($last - (1e-4 + (1e-2 - 1e-4) / 40)) < 1e-9 else 1)"
+  then pass "linear over 40 steps: lr at step 40 = $last"; else fail "linear: lr at step 40 = $last"; fi
+  mkdir -p "$work/b2/checkpoints" && cp "$work/b1/checkpoints/ckpt.000000020.h5" "$work/b2/checkpoints/"
+  "${mpirun[@]}" -np 2 "$build/tandem-train" "${linear[@]}" --run-dir "$work/b2" > "$work/b2.log" 2>&1 || { fail "resumed linear run"; tail -3 "$work/b2.log"; return; }
+  if diff <(train_lines "$work/b1" | awk '$1 > 20') <(train_lines "$work/b2") > "$work/b.diff"
+  then pass "resumed at step 20: lr and loss of steps 25..40 identical to the uninterrupted run"
+  else fail "resumed linear run differs"; cat "$work/b.diff"; tail -5 "$work/b2.log"; fi
+
+  # Time: 12 s in all; interrupted after about 5 s, then resumed with the same budget.
+  local timed=(--corpus "$work/corpus_a" "${small[@]}" --lr 0.01 --lr-schedule linear --max-minutes 0.2 --run-dir "$work/b3")
+  "$build/tandem-train" "${timed[@]}" > "$work/b3.log" 2>&1 &
+  local pid=$!
+  sleep 5; kill -INT $pid; wait $pid
+  "$build/tandem-train" "${timed[@]}" > "$work/b4.log" 2>&1 || { fail "resumed timed run"; tail -3 "$work/b4.log"; return; }
+  /usr/bin/python3 - "$work/b3/metrics.jsonl" <<'PY' > "$work/b.check" 2>&1
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+ends = [r for r in records if r["type"] == "end"]
+resumed_at = [i for i, r in enumerate(records) if r["type"] == "resume"][0]
+first_end = ends[0]["elapsed_s"]
+saved = records[resumed_at]["elapsed_s"]  # the training time the checkpoint recorded
+later_lr = [r["lr"] for r in records[resumed_at:] if r["type"] == "train"]
+assert ends[0]["reason"].startswith("interrupted") and ends[1]["reason"] == "time limit", ends
+assert 11.5 <= ends[1]["elapsed_s"] < 14, "total training time %.1f s, budget 12" % ends[1]["elapsed_s"]
+bound = 0.01 * (1 - saved / 12) + 1e-9
+assert later_lr and max(later_lr) <= bound, "resumed lr %g above %g: the schedule restarted" % (max(later_lr), bound)
+print("interrupted at %.1f s, resumed at %.1f s, stopped at %.1f s in all; resumed lr %.2g..%.2g <= %.2g" %
+      (first_end, saved, ends[1]["elapsed_s"], max(later_lr), min(later_lr), bound))
+PY
+  if [ $? -eq 0 ]; then pass "time budget: $(cat "$work/b.check")"; else fail "time budget"; cat "$work/b.check"; fi
 }
 
 run_case train_cli_test "$case_name"

@@ -225,6 +225,51 @@ TEST(CheckpointDirectory, ADamagedRunIdFileIsAnErrorNamingIt) {
   EXPECT_EQ(message.find(dir.file("run-id") + ": not a run id"), 0u) << message;
 }
 
+// Averaging: the mean of known checkpoints' parameters, written as a checkpoint that loads and
+// verifies, with the newest input's state; never over an existing file; one model only.
+TEST(CheckpointAverage, TheMeanOfKnownCheckpointsLoadsAndVerifies) {
+  testing::TempDir dir;
+  Fixture fixture;
+  std::vector<std::string> inputs;
+  std::vector<std::vector<float>> values;
+  for (int64_t step : {30, 10, 20}) {  // the newest is not first
+    for (size_t i = 0; i < fixture.params.total_size(); ++i)
+      if (fixture.params.values()[i] != 0.0f) fixture.params.values()[i] += float(step) / 8;
+    values.emplace_back(fixture.params.values(),
+                        fixture.params.values() + fixture.params.total_size());
+    inputs.push_back(fixture.save(dir.path(), step, false, 10));
+  }
+  const std::string output = dir.file("average.h5");
+  EXPECT_EQ(trainer::average_checkpoints(inputs, output), dir.file("ckpt.000000030.h5"));
+  CheckpointProblem problem;
+  const auto loaded = fixture.load(output, problem);
+  ASSERT_TRUE(loaded) << problem.message;
+  for (size_t i = 0; i < values[0].size(); ++i)
+    EXPECT_FLOAT_EQ(loaded->values[i], (values[0][i] + values[1][i] + values[2][i]) / 3) << i;
+  EXPECT_EQ(loaded->state.step, 30);
+  EXPECT_EQ(loaded->run_id, "run-a");
+
+  const std::string exists =
+      testing::error_message<IoError>([&] { trainer::average_checkpoints(inputs, output); });
+  EXPECT_NE(exists.find(output + ": exists"), std::string::npos) << exists;
+  EXPECT_EQ(
+      trainer::newest_checkpoints(dir.path(), 2),
+      (std::vector<std::string>{dir.file("ckpt.000000030.h5"), dir.file("ckpt.000000020.h5")}));
+}
+
+TEST(CheckpointAverage, AnotherModelIsRefusedNamingTheFile) {
+  testing::TempDir dir;
+  Fixture fixture;
+  Fixture other(/*rows=*/4);
+  const std::string a = fixture.save(dir.file("a"), 10);
+  const std::string b = other.save(dir.file("b"), 10);
+  const std::string message = testing::error_message<ConfigError>([&] {
+    trainer::average_checkpoints({a, b}, dir.file("average.h5"));
+  });
+  EXPECT_NE(message.find(b), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("average.h5")));
+}
+
 TEST(Checkpoint, ADirectoryIsNotACheckpointFile) {
   testing::TempDir dir;
   Fixture fixture;

@@ -124,6 +124,25 @@ TEST(TrainingState, ChecksumKeepsFormatVersionOneLayout) {
   EXPECT_EQ(trainer::checksum(state, 1), sum);
 }
 
+// Measured fields (wall-clock time) are saved, restored and described, but identical runs differ
+// in them, so they are not content: neither the checksum nor equality sees them.
+TEST(TrainingState, MeasuredFieldsTravelButAreNotContent) {
+  TrainingState state = filled_state();
+  trainer::for_each_measured_field(state, [](const char*, double& field) { field = 98.25; });
+  const TrainingState through_hdf5 = hdf5_round_trip(state);
+  const TrainingState through_words = trainer::unpack(trainer::pack(state));
+  trainer::for_each_measured_field(through_hdf5, [](const char* name, double field) {
+    EXPECT_EQ(field, 98.25) << "HDF5 form loses " << name;
+  });
+  trainer::for_each_measured_field(through_words, [](const char* name, double field) {
+    EXPECT_EQ(field, 98.25) << "pack/unpack loses " << name;
+  });
+  const TrainingState reference = filled_state();
+  EXPECT_EQ(trainer::checksum(state, 1), trainer::checksum(reference, 1));
+  EXPECT_EQ(state, reference);
+  EXPECT_NE(trainer::describe(state).find("elapsed_seconds = 98.25 (measured)"), std::string::npos);
+}
+
 TEST(TrainingState, TruncatedWordsAreAFormatError) {
   std::vector<int64_t> words = trainer::pack(filled_state());
   words.resize(words.size() - 1);

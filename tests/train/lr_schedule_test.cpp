@@ -63,7 +63,37 @@ TEST(LrSchedule, InvalidSettingsNameTheOption) {
   } catch (const ConfigError& error) {
     EXPECT_EQ(std::string(error.what()).rfind("warmup-steps:", 0), 0u);
   }
-  EXPECT_THROW(trainer::kScheduleNames.parse("cosine"), ConfigError);
+  EXPECT_THROW(trainer::kScheduleNames.parse("exponential"), ConfigError);
+  config.kind = ScheduleKind::kLinear;
+  config.min_lr = 2 * config.base_lr;
+  try {
+    LrSchedule schedule(config);
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()).rfind("min-lr:", 0), 0u);
+  }
+}
+
+// The budget-aware schedules at 0 %, 50 % and 100 % of the budget, after the warm-up.
+TEST(LrSchedule, LinearAndCosineReachMinLrAtTheEndOfTheBudget) {
+  ScheduleConfig config;
+  config.base_lr = 1e-3;
+  config.min_lr = 1e-5;
+  config.kind = ScheduleKind::kLinear;
+  const LrSchedule linear(config);
+  EXPECT_DOUBLE_EQ(linear.rate(100, 0.0), 1e-3);
+  EXPECT_DOUBLE_EQ(linear.rate(100, 0.5), 1e-5 + 0.5 * (1e-3 - 1e-5));
+  EXPECT_DOUBLE_EQ(linear.rate(100, 1.0), 1e-5);
+  EXPECT_DOUBLE_EQ(linear.rate(100, 1.7), 1e-5);  // past the budget (a last step): the floor
+  config.kind = ScheduleKind::kCosine;
+  const LrSchedule cosine(config);
+  EXPECT_DOUBLE_EQ(cosine.rate(100, 0.0), 1e-3);
+  EXPECT_NEAR(cosine.rate(100, 0.5), 1e-5 + 0.5 * (1e-3 - 1e-5), 1e-15);
+  EXPECT_NEAR(cosine.rate(100, 0.25), 1e-5 + (1e-3 - 1e-5) * (0.5 + 0.5 * std::sqrt(0.5)), 1e-15);
+  EXPECT_NEAR(cosine.rate(100, 1.0), 1e-5, 1e-15);
+  config.warmup_steps = 10;  // the warm-up ramps the decayed rate
+  const LrSchedule warm(config);
+  EXPECT_NEAR(warm.rate(4, 0.5), 0.5 * cosine.rate(4, 0.5), 1e-15);
 }
 
 }  // namespace

@@ -64,6 +64,27 @@ TEST(RunScheduler, EtaComesFromTheStepLimitAndIsCappedByTheTimeLimit) {
   EXPECT_GT(scheduler.eta_seconds(5, 0.5), 25.0);
 }
 
+TEST(RunScheduler, BudgetFractionIsTheStepShareBeforeAnyTimeIsAgreed) {
+  trainer::TrainConfig config;
+  RunScheduler scheduler(config);
+  EXPECT_EQ(scheduler.budget_fraction(500), 0.0);  // no limit at all: nothing is used up
+  config.max_steps = 200;
+  EXPECT_EQ(scheduler.budget_fraction(0), 0.0);
+  EXPECT_EQ(scheduler.budget_fraction(100), 0.5);
+  EXPECT_EQ(scheduler.budget_fraction(200), 1.0);
+  EXPECT_EQ(scheduler.budget_fraction(300), 1.0);
+}
+
+TEST(RunScheduler, ElapsedTimeContinuesFromTheResumedRun) {
+  trainer::TrainConfig config;
+  RunScheduler scheduler(config);
+  scheduler.restore_elapsed_seconds(120.0);
+  EXPECT_GE(scheduler.elapsed_seconds(), 120.0);
+  EXPECT_LT(scheduler.elapsed_seconds(), 125.0);
+  config.max_minutes = 3;  // 180 s in all, 120 of them already used
+  EXPECT_LE(scheduler.eta_seconds(0, 1.0), 60.0);
+}
+
 TEST(StopReason, SignalsHaveTheirExitCodesAndLimitsExitZero) {
   EXPECT_EQ(trainer::stop_exit_code(StopReason::kPreempted), kExitRequeue);
   EXPECT_EQ(trainer::stop_exit_code(StopReason::kInterrupted), kExitInterrupted);

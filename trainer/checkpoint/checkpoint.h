@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,10 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
 std::vector<std::string> checkpoint_candidates(const std::string& directory,
                                                const std::string& run_id);
 
+// The newest `count` checkpoints (by step) of the run in a run directory or checkpoint directory.
+// IoError naming the path if it holds none.
+std::vector<std::string> newest_checkpoints(const std::string& path, int count);
+
 // A checkpoint file to decode with: `path` itself if it is a file; for a checkpoint directory
 // (or a run directory holding checkpoints/) the file its `best` pointer names, else `latest`'s
 // (with prefer_best false: `latest` only), of the run the directory holds (its run-id file, else
@@ -113,5 +118,27 @@ struct CheckpointSummary {
 };
 // Reads what tandem-inspect prints (FormatError naming the file if it is not a checkpoint).
 CheckpointSummary summarize_checkpoint(const std::string& path);
+
+// A checkpoint as stored, without a model to check it against: its parameters in a ParamStore
+// rebuilt from the file's names and shapes (the trainer's flat layout), moments, state, identity,
+// and whether the content checksum matches. FormatError naming the file if it is not one.
+struct StoredCheckpoint {
+  std::string path, checksum;
+  int64_t format_version = 0;
+  CheckpointIdentity identity;
+  TrainingState state;
+  std::unique_ptr<ops::ParamStore> params;
+  Moments moments;
+  bool verified = false;
+};
+StoredCheckpoint read_stored_checkpoint(const std::string& path);
+
+// Averages the parameters of checkpoints of one model and run setup (same parameter names and
+// shapes, model configuration and vocabularies; ConfigError naming the file that differs, and
+// FormatError for one that does not verify) and writes `output` as a normal checkpoint: the
+// mean parameters with the newest input's moments, state and identity, so it decodes, inspects
+// and resumes like any other. Written atomically, then read back and verified. Refuses (IoError)
+// to replace an existing file. Returns the newest input's path.
+std::string average_checkpoints(const std::vector<std::string>& inputs, const std::string& output);
 
 }  // namespace tandem::trainer

@@ -166,6 +166,19 @@ std::string resolve_checkpoint(const std::string& path, bool prefer_best) {
   return candidates.front();
 }
 
+std::vector<std::string> newest_checkpoints(const std::string& path, int count) {
+  if (!fs::is_directory(path)) throw IoError(path + ": no such checkpoint directory");
+  const bool run_directory = fs::is_directory(path + "/checkpoints");
+  const std::string directory = run_directory ? path + "/checkpoints" : path;
+  const std::string run_id = read_run_id(run_directory ? path : run_directory_of(directory));
+  std::vector<std::string> newest;
+  for (const auto& [step, file] : files_by_step(directory))
+    if (static_cast<int>(newest.size()) < count && may_belong(directory + "/" + file, run_id))
+      newest.push_back(directory + "/" + file);
+  if (newest.empty()) throw IoError(directory + ": no checkpoint in this directory");
+  return newest;
+}
+
 bool valid_run_id(const std::string& text) {
   if (text.empty() || text.size() > 64) return false;
   for (const char c : text)

@@ -220,42 +220,53 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& path,
   }
 }
 
-CheckpointSummary summarize_checkpoint(const std::string& path) {
+StoredCheckpoint read_stored_checkpoint(const std::string& path) {
   std::lock_guard<std::mutex> lock(h5::library_mutex());
   h5::Handle file = open_checkpoint(path);
   const hid_t root = file.get();
-  CheckpointSummary summary;
-  summary.format_version = h5::get_int_attribute(root, "format_version", path);
-  const CheckpointIdentity identity = read_identity(root, path);
-  summary.model_config = identity.model_config;
-  summary.run_config = identity.run_config;
-  summary.src_vocab_checksum = identity.src_vocab_checksum;
-  summary.tgt_vocab_checksum = identity.tgt_vocab_checksum;
-  summary.optimizer = identity.optimizer;
-  summary.run_id = identity.run_id;
-  summary.checksum = h5::get_string_attribute(root, "checksum", path);
-  const TrainingState state = read_state(root, path);
-  summary.step = state.step;
-  summary.epoch = state.epoch;
-  summary.ranks = static_cast<int64_t>(state.cursors.size());
-  summary.state = describe(state);
-  // Rebuild the flat layout the trainer used (a ParamStore with the same declarations) to
-  // verify the content checksum.
-  ops::ParamStore store;
+  StoredCheckpoint stored;
+  stored.path = path;
+  stored.format_version = h5::get_int_attribute(root, "format_version", path);
+  stored.identity = read_identity(root, path);
+  stored.checksum = h5::get_string_attribute(root, "checksum", path);
+  stored.state = read_state(root, path);
+  // Rebuild the flat layout the trainer used (a ParamStore with the same declarations).
+  stored.params = std::make_unique<ops::ParamStore>();
   std::istringstream names(h5::get_string_attribute(root, "parameters", path));
   std::string name;
-  while (std::getline(names, name)) store.declare(name, h5::dataset_shape(root, name, path), {});
-  store.finalize();
-  for (const ops::ParamView& view : store.params()) {
+  while (std::getline(names, name))
+    stored.params->declare(name, h5::dataset_shape(root, name, path), {});
+  stored.params->finalize();
+  for (const ops::ParamView& view : stored.params->params())
     h5::read_float(root, view.name, view.shape, view.value, path);
+  stored.moments = read_moments(root, stored.params->total_size(), path);
+  stored.verified = checksum_text(stored.params->values(), stored.params->total_size(),
+                                  views_of(stored.moments), stored.state) == stored.checksum;
+  return stored;
+}
+
+CheckpointSummary summarize_checkpoint(const std::string& path) {
+  const StoredCheckpoint stored = read_stored_checkpoint(path);
+  CheckpointSummary summary;
+  summary.format_version = stored.format_version;
+  summary.model_config = stored.identity.model_config;
+  summary.run_config = stored.identity.run_config;
+  summary.src_vocab_checksum = stored.identity.src_vocab_checksum;
+  summary.tgt_vocab_checksum = stored.identity.tgt_vocab_checksum;
+  summary.optimizer = stored.identity.optimizer;
+  summary.run_id = stored.identity.run_id;
+  summary.checksum = stored.checksum;
+  summary.step = stored.state.step;
+  summary.epoch = stored.state.epoch;
+  summary.ranks = static_cast<int64_t>(stored.state.cursors.size());
+  summary.state = describe(stored.state);
+  for (const ops::ParamView& view : stored.params->params()) {
     double sum = 0;
     for (size_t i = 0; i < view.size; ++i)
       sum += static_cast<double>(view.value[i]) * view.value[i];
     summary.parameters.push_back({view.name, view.shape, std::sqrt(sum)});
   }
-  const Moments moments = read_moments(root, store.total_size(), path);
-  summary.verified = checksum_text(store.values(), store.total_size(), views_of(moments), state) ==
-                     summary.checksum;
+  summary.verified = stored.verified;
   return summary;
 }
 

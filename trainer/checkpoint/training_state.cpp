@@ -80,13 +80,20 @@ int64_t rank_count_attribute(hid_t root, const std::string& name, int64_t minimu
   return ranks;
 }
 
-}  // namespace
-
-bool operator==(const TrainingState& a, const TrainingState& b) {
-  return pack(a) == pack(b);  // bit equality of every field, doubles included
+int64_t bits_of(double value) {
+  int64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
 }
 
-std::vector<int64_t> pack(const TrainingState& state) {
+double from_bits(int64_t bits) {
+  double value = 0;
+  std::memcpy(&value, &bits, sizeof bits);
+  return value;
+}
+
+// The content fields as words (pack() without the measured fields).
+std::vector<int64_t> content_words(const TrainingState& state) {
   std::vector<int64_t> words;
   for_each_field(state, [&](const char*, const auto& field) {
     using Field = decltype(field);
@@ -96,14 +103,25 @@ std::vector<int64_t> pack(const TrainingState& state) {
       words.push_back(field.ranks);
       append(words, field.cursors);
     } else if constexpr (is<Field, double>) {
-      int64_t bits = 0;
-      std::memcpy(&bits, &field, sizeof bits);
-      words.push_back(bits);
+      words.push_back(bits_of(field));
     } else {
       static_assert(is<Field, int64_t>, "a TrainingState field of a kind pack() does not know");
       words.push_back(field);
     }
   });
+  return words;
+}
+
+}  // namespace
+
+bool operator==(const TrainingState& a, const TrainingState& b) {
+  return content_words(a) == content_words(b);  // bit equality, doubles included
+}
+
+std::vector<int64_t> pack(const TrainingState& state) {
+  std::vector<int64_t> words = content_words(state);
+  for_each_measured_field(state,
+                          [&](const char*, double field) { words.push_back(bits_of(field)); });
   return words;
 }
 
@@ -118,12 +136,13 @@ TrainingState unpack(const std::vector<int64_t>& words) {
       field.ranks = reader.next();
       field.cursors = reader.cursors();
     } else if constexpr (is<Field, double>) {
-      const int64_t bits = reader.next();
-      std::memcpy(&field, &bits, sizeof bits);
+      field = from_bits(reader.next());
     } else {
       field = reader.next();
     }
   });
+  for_each_measured_field(state,
+                          [&](const char*, double& field) { field = from_bits(reader.next()); });
   return state;
 }
 
@@ -171,6 +190,9 @@ std::string describe(const TrainingState& state) {
       text << field;
     text << "\n";
   });
+  for_each_measured_field(state, [&](const char* name, double field) {
+    text << name << " = " << field << " (measured)\n";
+  });
   return text.str();
 }
 
@@ -188,6 +210,8 @@ void write_state(hid_t root, const TrainingState& state, const std::string& path
       h5::set_attribute(root, name, field, path);
     }
   });
+  for_each_measured_field(
+      state, [&](const char* name, double field) { h5::set_attribute(root, name, field, path); });
 }
 
 TrainingState read_state(hid_t root, const std::string& path) {
@@ -207,6 +231,9 @@ TrainingState read_state(hid_t root, const std::string& path) {
     } else {
       field = h5::get_int_attribute(root, name, path);
     }
+  });
+  for_each_measured_field(state, [&](const char* name, double& field) {
+    field = H5Aexists(root, name) > 0 ? h5::get_double_attribute(root, name, path) : 0.0;
   });
   return state;
 }

@@ -27,6 +27,7 @@ struct TrainingState {
   int64_t schedule_bad_evaluations = 0;
   double plateau_scale = 1.0;
   double best_validation = 0.0;
+  double elapsed_seconds = 0.0;  // training time so far, over every resume (measured)
 };
 
 // THE list of the state's fields: visit(name, member) for each, in this order. The names are
@@ -51,6 +52,16 @@ void for_each_field(State& state, Visit&& visit) {
   visit("best_validation", state.best_validation);
 }
 
+// The fields measured during a run (wall-clock time): saved, restored, broadcast and described
+// like the others, so a time budget and a schedule over it continue on resume, but not part of
+// the content: two identical runs differ in them, so the checksum and equality leave them out.
+// Doubles only; a checkpoint without one (written before it existed) reads it as 0.
+template <typename State, typename Visit>
+void for_each_measured_field(State& state, Visit&& visit) {
+  visit("elapsed_seconds", state.elapsed_seconds);
+}
+
+// Equality of the content (every for_each_field field, bit for bit; measured fields ignored).
 bool operator==(const TrainingState& a, const TrainingState& b);
 inline bool operator!=(const TrainingState& a, const TrainingState& b) {
   return !(a == b);

@@ -62,6 +62,13 @@ double MpiWorld::max(double value) const {
   return value;
 }
 
+void MpiWorld::max(std::vector<double>& values) const {
+  const WatchedCollective watched(watchdog_, "all-reduce (max)");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE,
+                          MPI_MAX, comm_),
+            "MPI_Allreduce");
+}
+
 std::vector<std::string> MpiWorld::all_gather(const std::string& text) const {
   const WatchedCollective watched(watchdog_, "all-gather");
   const int length = static_cast<int>(text.size());

@@ -31,6 +31,7 @@ class MpiWorld {
   // Element-wise sum over ranks, in place (blocking).
   void sum(std::vector<double>& values) const;
   double max(double value) const;
+  void max(std::vector<double>& values) const;  // element-wise, in place
   // Every rank's `text`, indexed by rank.
   std::vector<std::string> all_gather(const std::string& text) const;
   // Every rank's 64-bit value, indexed by rank.

@@ -15,12 +15,13 @@ LrSchedule::LrSchedule(const ScheduleConfig& config)
   require_config(config.decay_factor > 0.0 && config.decay_factor <= 1.0, "decay-factor",
                  "must be in (0, 1]");
   require_config(config.decay_every > 0, "decay-every", "must be positive");
+  require_config(config.min_lr <= config.base_lr, "min-lr", "must not exceed --lr");
   require_config(config.plateau_patience >= 1, "plateau-patience", "must be at least 1");
   require_config(config.kind != ScheduleKind::kWarmupRsqrt || config.warmup_steps > 0,
                  "warmup-steps", "the rsqrt schedule needs a positive warm-up");
 }
 
-double LrSchedule::rate(int64_t step) const {
+double LrSchedule::rate(int64_t step, double budget_used) const {
   const double t = static_cast<double>(step + 1);
   const double warmup =
       config_.warmup_steps > 0 ? std::min(1.0, t / static_cast<double>(config_.warmup_steps)) : 1.0;
@@ -41,6 +42,14 @@ double LrSchedule::rate(int64_t step) const {
     case ScheduleKind::kPlateau:
       lr *= warmup * plateau_scale_;
       break;
+    case ScheduleKind::kLinear:  // from lr to min-lr over the budget (Li, Yumer & Ramanan 2020)
+    case ScheduleKind::kCosine: {
+      const double used = std::clamp(budget_used, 0.0, 1.0);
+      const double left = config_.kind == ScheduleKind::kLinear
+                              ? 1.0 - used
+                              : 0.5 * (1.0 + std::cos(3.14159265358979323846 * used));
+      return warmup * (config_.min_lr + (config_.base_lr - config_.min_lr) * left);
+    }
   }
   return std::max(lr, config_.min_lr);
 }

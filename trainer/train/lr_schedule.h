@@ -1,5 +1,7 @@
-// Learning-rate schedules: constant, linear warm-up then inverse square root, step decay, and
-// reduce-on-plateau (driven by validation loss). The state is small and saved in checkpoints.
+// Learning-rate schedules: constant, linear warm-up then inverse square root, step decay,
+// reduce-on-plateau (driven by validation loss), and the budget-aware linear and cosine decays,
+// which reach --min-lr exactly when the run's budget (steps, time or epochs, whichever ends
+// first) is used up. The state is small and saved in checkpoints.
 #pragma once
 
 #include <cstdint>
@@ -9,14 +11,17 @@
 
 namespace tandem::trainer {
 
-// Names (constant, rsqrt, step, plateau) are persisted in run configurations: never rename.
-enum class ScheduleKind { kConstant, kWarmupRsqrt, kStepDecay, kPlateau };
+// Names (constant, rsqrt, step, plateau, linear, cosine) are persisted in run configurations:
+// never rename.
+enum class ScheduleKind { kConstant, kWarmupRsqrt, kStepDecay, kPlateau, kLinear, kCosine };
 
 inline const EnumNames<ScheduleKind> kScheduleNames("lr-schedule",
                                                     {{ScheduleKind::kConstant, "constant"},
                                                      {ScheduleKind::kWarmupRsqrt, "rsqrt"},
                                                      {ScheduleKind::kStepDecay, "step"},
-                                                     {ScheduleKind::kPlateau, "plateau"}});
+                                                     {ScheduleKind::kPlateau, "plateau"},
+                                                     {ScheduleKind::kLinear, "linear"},
+                                                     {ScheduleKind::kCosine, "cosine"}});
 
 struct ScheduleConfig {
   ScheduleKind kind = ScheduleKind::kConstant;
@@ -32,8 +37,9 @@ class LrSchedule {
  public:
   explicit LrSchedule(const ScheduleConfig& config);  // ConfigError for invalid settings
 
-  // The rate for update number `step` (0-based).
-  double rate(int64_t step) const;
+  // The rate for update number `step` (0-based), when `budget_used` (0..1) of the run's budget
+  // is used (RunScheduler::budget_fraction; only linear and cosine depend on it).
+  double rate(int64_t step, double budget_used = 0.0) const;
   // Reports a validation loss (plateau: may decay). Returns true if it is a new best.
   bool observe_validation(double loss);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <vector>
 
 #include "ops/exit_codes.h"
 #include "trainer/train/clock.h"
@@ -57,15 +58,30 @@ void RunScheduler::start() {
   start_ = last_save_ = std::chrono::steady_clock::now();
 }
 
-StopReason RunScheduler::agreed_stop(const MpiWorld& world) const {
+StopReason RunScheduler::agreed_stop(const MpiWorld& world, double epoch_position) {
   StopReason local = StopReason::kNone;
+  const double elapsed = elapsed_seconds();
   if (preemption_requested)
     local = StopReason::kPreempted;
   else if (stop_requested)
     local = StopReason::kInterrupted;
-  else if (config_.max_minutes > 0 && elapsed_seconds() >= config_.max_minutes * 60)
+  else if (config_.max_minutes > 0 && elapsed >= config_.max_minutes * 60)
     local = StopReason::kTimeLimit;
-  return static_cast<StopReason>(static_cast<int>(world.max(static_cast<double>(local))));
+  std::vector<double> agreed = {static_cast<double>(local), elapsed, epoch_position};
+  world.max(agreed);
+  agreed_elapsed_ = agreed[1];
+  agreed_epoch_position_ = agreed[2];
+  return static_cast<StopReason>(static_cast<int>(agreed[0]));
+}
+
+double RunScheduler::budget_fraction(int64_t step) const {
+  double used = 0;
+  if (config_.max_steps > 0)
+    used = std::max(used, static_cast<double>(step) / static_cast<double>(config_.max_steps));
+  if (config_.max_minutes > 0) used = std::max(used, agreed_elapsed_ / (config_.max_minutes * 60));
+  if (config_.max_epochs > 0)
+    used = std::max(used, agreed_epoch_position_ / static_cast<double>(config_.max_epochs));
+  return std::min(used, 1.0);
 }
 
 bool RunScheduler::step_limit_reached(int64_t step) const {
@@ -98,7 +114,7 @@ bool RunScheduler::early_stop(bool best) {
 }
 
 double RunScheduler::elapsed_seconds() const {
-  return seconds_since(start_);
+  return elapsed_before_ + seconds_since(start_);
 }
 
 double RunScheduler::eta_seconds(int64_t step, double step_seconds) const {

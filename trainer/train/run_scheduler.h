@@ -39,8 +39,13 @@ class RunScheduler {
   void start();
 
   // Collective: kPreempted / kInterrupted if any rank got the signal, kTimeLimit if the slowest
-  // clock passed --max-minutes, else kNone.
-  StopReason agreed_stop(const MpiWorld& world) const;
+  // clock passed --max-minutes, else kNone. Also agrees on the elapsed time and the position in
+  // the epochs (`epoch_position`: epochs done plus the fraction of this one; the furthest rank
+  // counts) that budget_fraction() uses, so every rank computes the same learning rate.
+  StopReason agreed_stop(const MpiWorld& world, double epoch_position);
+  // The share of the run's budget used at `step` (0..1): the largest of steps / --max-steps,
+  // the agreed elapsed time / --max-minutes and the agreed epoch position / --max-epochs.
+  double budget_fraction(int64_t step) const;
   bool step_limit_reached(int64_t step) const;
   bool epoch_limit_reached(int64_t epoch) const;
   // Collective when time-based saving is on: a checkpoint is due before `step` (every
@@ -57,7 +62,9 @@ class RunScheduler {
     validations_without_improvement_ = count;
   }
 
+  // Training time of the run so far, over every resume (what --max-minutes limits).
   double elapsed_seconds() const;
+  void restore_elapsed_seconds(double seconds) { elapsed_before_ = seconds; }
   // Seconds left by the step or time limit at `step_seconds` per step (-1: no limit).
   double eta_seconds(int64_t step, double step_seconds) const;
 
@@ -66,6 +73,8 @@ class RunScheduler {
   std::chrono::steady_clock::time_point start_, last_save_;
   int64_t last_saved_step_ = -1;
   int64_t validations_without_improvement_ = 0;
+  double elapsed_before_ = 0;  // training time of the earlier runs this one resumes
+  double agreed_elapsed_ = 0, agreed_epoch_position_ = 0;
 };
 
 }  // namespace tandem::trainer

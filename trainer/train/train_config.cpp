@@ -20,7 +20,12 @@ void add_training(Settings& settings, TrainConfig& c) {
       .add("optimizer", c.optimizer.kind, ops::kOptimizerNames, "optimizer")
       .add("lr", c.schedule.base_lr, "learning rate (peak rate with warm-up)")
       .above(0, 1e3)
-      .add("lr-schedule", c.schedule.kind, kScheduleNames, "learning-rate schedule")
+      .add("lr-schedule", c.schedule.kind, kScheduleNames,
+           "learning-rate schedule: constant, rsqrt, step, plateau, or linear/cosine (decay to "
+           "--min-lr exactly when --max-steps, --max-minutes or --max-epochs is used up)")
+      .add("min-lr", c.schedule.min_lr,
+           "the rate linear/cosine end at; the floor of rsqrt, step and plateau")
+      .range(0, 1e3)
       .add("warmup-steps", c.schedule.warmup_steps, "linear warm-up steps")
       .at_least(0)
       .add("decay-factor", c.schedule.decay_factor, "step/plateau decay factor")

@@ -51,7 +51,7 @@ int TrainingRun::run() {
   StopReason reason = StopReason::kNone;
   while (reason == StopReason::kNone) {
     watchdog_->set_step(trainer_->step());
-    reason = scheduler_->agreed_stop(world_);  // every stop ends with a checkpoint (finish)
+    reason = scheduler_->agreed_stop(world_, epoch_position());  // every stop ends saved (finish)
     if (reason != StopReason::kNone) break;
     if (scheduler_->saving(world_, trainer_->step())) save(false);
     if (scheduler_->step_limit_reached(trainer_->step())) {
@@ -61,7 +61,8 @@ int TrainingRun::run() {
     std::vector<data::Batch> micro_batches = next_micro_batches();
     std::vector<const data::Batch*> pointers;
     for (const data::Batch& batch : micro_batches) pointers.push_back(&batch);
-    trainer_->set_learning_rate(static_cast<float>(schedule_->rate(trainer_->step())));
+    trainer_->set_learning_rate(static_cast<float>(
+        schedule_->rate(trainer_->step(), scheduler_->budget_fraction(trainer_->step()))));
     const StepResult result =
         ops::allocating(step_text(micro_batches), [&] { return trainer_->train_step(pointers); });
     if (result.empty) {  // every rank's share is used up: the epoch is over everywhere
@@ -258,8 +259,11 @@ std::optional<nlohmann::json> TrainingRun::resume() {
   log_->say("tandem-train: resumed from " + loaded->path + " at step " +
             std::to_string(state.step) + ", epoch " + std::to_string(state.epoch) + " in " +
             milliseconds_text(seconds_since(load_start)) + " s");
-  return nlohmann::json{
-      {"type", "resume"}, {"step", state.step}, {"epoch", state.epoch}, {"path", loaded->path}};
+  return nlohmann::json{{"type", "resume"},
+                        {"step", state.step},
+                        {"epoch", state.epoch},
+                        {"path", loaded->path},
+                        {"elapsed_s", state.elapsed_seconds}};
 }
 
 void TrainingRun::restore(const LoadedCheckpoint& loaded) {
@@ -281,6 +285,7 @@ void TrainingRun::restore(const LoadedCheckpoint& loaded) {
   total_skips_ = state.total_skips;
   scheduler_->restore_validations_without_improvement(state.validations_without_improvement);
   scheduler_->saved(state.step);  // that checkpoint exists: not written again at once
+  scheduler_->restore_elapsed_seconds(state.elapsed_seconds);
   const bool same_ranks = static_cast<int>(state.cursors.size()) == world_.size();
   collective_try(world_, [&] {
     if (same_ranks)
@@ -312,6 +317,7 @@ TrainingState TrainingRun::capture_state() {
   state.schedule_bad_evaluations = schedule_->evaluations_without_improvement();
   state.plateau_scale = schedule_->plateau_scale();
   state.best_validation = schedule_->best_validation();
+  state.elapsed_seconds = scheduler_->elapsed_seconds();
   return state;
 }
 
@@ -339,6 +345,18 @@ void TrainingRun::save(bool is_best) {
 }
 
 // ---- The loop's parts ---------------------------------------------------------------------
+
+// Epochs done plus the part of the current one this rank has read (its windows; for the epoch
+// budget of the linear and cosine schedules).
+double TrainingRun::epoch_position() const {
+  const data::LoaderCursor cursor = train_loader_->cursor();
+  const double windows =
+      static_cast<double>(std::max<int64_t>(train_loader_->windows_per_epoch(), 1));
+  const double within =
+      (static_cast<double>(cursor.window) + static_cast<double>(cursor.batch) / config_.pool) /
+      windows;
+  return static_cast<double>(epoch_) + std::clamp(within, 0.0, 1.0);
+}
 
 // This rank's micro-batches (none once its share of the epoch is used up). Agreed, so a
 // corrupt shard on one rank stops every rank with its message.

@@ -58,6 +58,7 @@ class TrainingRun {
   void restore(const LoadedCheckpoint& loaded);
 
   void save(bool is_best);
+  double epoch_position() const;
   std::vector<data::Batch> next_micro_batches();
   StopReason end_epoch();
   void count_step(const StepResult& result);
