@@ -16,6 +16,7 @@ packages=(
   hdf5-tools                           # h5dump, for inspecting corpora and checkpoints
   python3 python3-h5py                 # scripts/read_corpus.py (and its test)
   python3-matplotlib fonts-noto-cjk    # scripts/plot_*.py (CJK labels in embedding plots)
+  lmod                                 # tests: cluster/modules/tandem.lua loads
 )
 
 missing=()

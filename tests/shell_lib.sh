@@ -10,6 +10,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
+skip() { echo "skipped: $*"; }  # only where this machine cannot provide the tool; say why
 # checksum FILE: the content checksum attribute of a checkpoint.
 checksum() { h5dump -a checksum "$1" 2>/dev/null | sed -n 's/.*(0): "\(.*\)".*/\1/p'; }
 # run_case NAME CASE: runs function case_CASE, prints the result line, exits 1 on a failure.

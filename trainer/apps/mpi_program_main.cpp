@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "ops/build_info.h"
 #include "ops/errors.h"
 #include "ops/exit_codes.h"
 #include "trainer/apps/program_main.h"
@@ -14,6 +15,7 @@ namespace tandem::apps {
 
 int run_mpi_program(const char* program, int* argc, char*** argv,
                     const std::function<int(trainer::MpiWorld&)>& body) {
+  if (print_version_if_asked(*argc, *argv, program)) return kExitDone;
   ignore_file_size_signal();
   std::unique_ptr<trainer::MpiWorld> world;
   try {

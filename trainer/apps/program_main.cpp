@@ -9,6 +9,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "ops/build_info.h"
 #include "ops/errors.h"
 #include "ops/exit_codes.h"
 
@@ -35,7 +36,8 @@ std::string failure_text(const std::exception& error) {
   return error.what();
 }
 
-int run_program(const char* program, const std::function<int()>& body) {
+int run_program(const char* program, int argc, char** argv, const std::function<int()>& body) {
+  if (print_version_if_asked(argc, argv, program)) return kExitDone;
   ignore_file_size_signal();
   try {
     return body();

@@ -19,7 +19,8 @@ std::string failure_text(const std::exception& error);
 
 // Runs `body` and returns its exit code. A ConfigError or Boost.Program_options error prints
 // "<program>: error: <message>" and returns kExitUsage; any other exception kExitError.
-int run_program(const char* program, const std::function<int()>& body);
+// --version (anywhere in argv) prints the build's identity (ops/build_info.h) and exits 0.
+int run_program(const char* program, int argc, char** argv, const std::function<int()>& body);
 
 // Command-line options (grouped as the settings' groups) over a Settings table: defaults are the
 // fields' values when called; each option's text is parsed into its field by the table.

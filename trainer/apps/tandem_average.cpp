@@ -60,5 +60,6 @@ int average(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return tandem::apps::run_program("tandem-average", [&] { return average(argc, argv); });
+  return tandem::apps::run_program("tandem-average", argc, argv,
+                                   [&] { return average(argc, argv); });
 }

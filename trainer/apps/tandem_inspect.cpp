@@ -31,6 +31,8 @@ int inspect_checkpoint(const std::string& path) {
   const trainer::CheckpointSummary summary = trainer::summarize_checkpoint(path);
   std::printf("checkpoint      %s\n", path.c_str());
   std::printf("format version  %lld\n", static_cast<long long>(summary.format_version));
+  std::printf("written by      %s\n",
+              summary.build.empty() ? "(not recorded)" : summary.build.c_str());
   std::printf("run             %s\n", summary.run_id.empty()
                                           ? "(not recorded: written before run ids)"
                                           : summary.run_id.c_str());
@@ -158,7 +160,7 @@ int main(int argc, char** argv) {
         usage.c_str());
     return argc < 2 ? tandem::kExitUsage : tandem::kExitDone;
   }
-  return tandem::apps::run_program("tandem-inspect", [&] {
+  return tandem::apps::run_program("tandem-inspect", argc, argv, [&] {
     const std::string command = argv[1];
     if (command == "checkpoint" && argc == 3) return inspect_checkpoint(argv[2]);
     if (command == "embeddings") return inspect_embeddings(argc - 1, argv + 1);

@@ -122,5 +122,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return apps::run_program("tandem-prep", [&] { return run(argc, argv); });
+  return apps::run_program("tandem-prep", argc, argv, [&] { return run(argc, argv); });
 }

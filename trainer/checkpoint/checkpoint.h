@@ -27,6 +27,7 @@ struct CheckpointIdentity {
   std::string src_vocab_checksum, tgt_vocab_checksum;
   std::string optimizer;  // optimizer kind name
   std::string run_id;     // the run that wrote it ("" in files from before run identities)
+  std::string build;      // the tandem that wrote it (ops/build_info.h; "" in older files)
 };
 
 // Writes <directory>/ckpt.<step>.h5 (temp file, fsync, rename, directory fsync), then points
@@ -106,7 +107,7 @@ CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* st
 struct CheckpointSummary {
   int64_t format_version = 0, step = 0, epoch = 0, ranks = 0;
   std::string model_config, run_config, src_vocab_checksum, tgt_vocab_checksum, optimizer, checksum;
-  std::string run_id;
+  std::string run_id, build;
   std::string state;  // describe() of the training state
   struct Parameter {
     std::string name;

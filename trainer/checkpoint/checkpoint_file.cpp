@@ -103,6 +103,8 @@ CheckpointIdentity read_identity(hid_t root, const std::string& path) {
   // Written since run identities exist; an older file belongs to no run in particular.
   if (H5Aexists(root, "run_id") > 0)
     identity.run_id = h5::get_string_attribute(root, "run_id", path);
+  if (H5Aexists(root, "tandem_build") > 0)
+    identity.build = h5::get_string_attribute(root, "tandem_build", path);
   return identity;
 }
 
@@ -163,6 +165,7 @@ std::string checkpoint_image(const std::string& path, const ops::ParamStore& par
   h5::set_attribute(root, "tgt_vocab_checksum", identity.tgt_vocab_checksum, path);
   h5::set_attribute(root, "optimizer", identity.optimizer, path);
   h5::set_attribute(root, "run_id", identity.run_id, path);
+  h5::set_attribute(root, "tandem_build", identity.build, path);
   h5::set_attribute(root, "parameters", parameter_names(params), path);
   h5::set_attribute(root, "checksum",
                     checksum_text(params.values(), params.total_size(), moments, state), path);
@@ -255,6 +258,7 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
   summary.tgt_vocab_checksum = stored.identity.tgt_vocab_checksum;
   summary.optimizer = stored.identity.optimizer;
   summary.run_id = stored.identity.run_id;
+  summary.build = stored.identity.build;
   summary.checksum = stored.checksum;
   summary.step = stored.state.step;
   summary.epoch = stored.state.epoch;

@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "data/atomic_file.h"
+#include "ops/build_info.h"
 #include "ops/errors.h"
 #include "ops/memory_scope.h"
 #include "trainer/dist/agreement.h"
@@ -141,6 +142,7 @@ void TrainingRun::agree_on_configuration() {
   identity_.src_vocab_checksum = manifest.source.vocab_checksum;
   identity_.tgt_vocab_checksum = manifest.target.vocab_checksum;
   identity_.optimizer = ops::kOptimizerNames.name(config_.optimizer.kind);
+  identity_.build = build_info_line();
   checkpoint_directory_ = config_.run_dir + "/" + kCheckpointsFolder;
 }
 
@@ -225,6 +227,7 @@ void TrainingRun::log_start() {
   for (const MemoryEstimate::Term& term : memory_estimate_.terms)
     estimate[term.name] = term.bytes / (1 << 20);
   log_->write({{"type", "start"},
+               {"build", identity_.build},
                {"memory_estimate_mib", estimate},
                {"ranks", world_.size()},
                {"threads", omp_get_max_threads()},
