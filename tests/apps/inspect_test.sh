@@ -95,6 +95,14 @@ if [ $code -eq 0 ] && grep -q "content .*verified" avg.txt && grep -q "mean of 2
    && printf 'abc\nbad\n' | "$build/tandem-translate" --checkpoint avg.h5 --beam 1 > avg.out 2> avg.err && [ "$(wc -l < avg.out)" -eq 2 ]
 then pass "tandem-average --last 2: $(cat average.log); decodes: $(head -1 avg.out)"
 else fail "tandem-average (exit $code)"; cat average.log avg.err; fi
+# ... and decodes in an ensemble: the run's model with itself gives the run's own output.
+printf 'abc\nbad\nfaced\n' > three.txt
+"$build/tandem-translate" --checkpoint run --beam 3 --n-best 2 --input three.txt --quiet > single.out 2>&1
+"$build/tandem-translate" --checkpoint run --ensemble run --beam 3 --n-best 2 --input three.txt --quiet > pair.out 2>&1
+"$build/tandem-translate" --checkpoint run --ensemble avg.h5 --beam 3 --input three.txt --quiet > mixed.out 2>&1
+if [ -s single.out ] && cmp -s single.out pair.out && [ "$(wc -l < mixed.out)" -eq 3 ]
+then pass "--ensemble: the model with itself = the model alone (n-best with scores); with avg.h5: $(tr '\n' '|' < mixed.out)"
+else fail "--ensemble"; cat single.out pair.out mixed.out; fi
 cp avg.h5 avg.before
 "$build/tandem-average" -o avg.h5 --last 2 run > again.log 2>&1
 code=$?

@@ -158,6 +158,40 @@ TEST_F(BeamSearchTest, AttentionMatrixRowsAreDistributionsOverTheSource) {
   }
 }
 
+// An ensemble of a model with (a copy of) itself: the mean of two equal log-probabilities is the
+// same number, so every hypothesis and score equals the single model's, bit for bit. An ensemble
+// with a differently trained model changes some outputs (the members really are combined).
+TEST_F(BeamSearchTest, EnsembleOfAModelWithItselfEqualsTheModel) {
+  trainer::Seq2SeqModel copy(model_->config(), *ctx_);
+  std::copy(model_->params().values(), model_->params().values() + model_->params().total_size(),
+            copy.params().values());
+  copy.params().mark_values_changed();
+  trainer::Seq2SeqModel other(model_->config(), *ctx_);
+  other.initialize(99);  // untrained: a very different distribution
+  for (int beam : {1, 4}) {
+    trainer::BeamOptions options;
+    options.beam_size = beam;
+    options.n_best = beam;
+    const auto single = trainer::beam_search(*model_, test_sources(), options);
+    const auto pair =
+        trainer::beam_search(trainer::Ensemble{model_, &copy}, test_sources(), options);
+    ASSERT_EQ(single.size(), pair.size());
+    for (size_t n = 0; n < single.size(); ++n) {
+      ASSERT_EQ(single[n].size(), pair[n].size()) << "beam " << beam << " sentence " << n;
+      for (size_t k = 0; k < single[n].size(); ++k) {
+        EXPECT_EQ(single[n][k].tokens, pair[n][k].tokens) << "beam " << beam;
+        EXPECT_EQ(single[n][k].log_probability, pair[n][k].log_probability) << "beam " << beam;
+      }
+    }
+    const auto mixed =
+        trainer::beam_search(trainer::Ensemble{model_, &other}, test_sources(), options);
+    size_t differing = 0;
+    for (size_t n = 0; n < single.size(); ++n)
+      differing += mixed[n].front().log_probability != single[n].front().log_probability;
+    EXPECT_GT(differing, 0u) << "beam " << beam;
+  }
+}
+
 TEST_F(BeamSearchTest, InvalidOptionsNameTheOption) {
   trainer::BeamOptions options;
   options.n_best = 6;  // > beam 5

@@ -43,6 +43,7 @@ constexpr int kWarningsShown = 20;
 
 struct Cli {
   trainer::TranslatorOptions translator;
+  std::vector<std::string> ensemble;  // more checkpoints whose models decode together
   bool latest = false;
   std::string input, output, test, hypotheses, scores_json, attention_dump;
   std::string metrics = "bleu,chrf,wer,per";
@@ -60,6 +61,10 @@ Settings translate_settings(Cli& cli) {
       .add("checkpoint", cli.translator.checkpoint,
            "checkpoint file, or a run/checkpoint directory (its best checkpoint, else the latest)")
       .add_switch("latest", cli.latest, "for a directory: the latest checkpoint, not the best")
+      .add_list("ensemble", cli.ensemble,
+                "another checkpoint (file or directory; repeat the option for more) decoding "
+                "together with --checkpoint: each step's log-probabilities are the models' mean; "
+                "same vocabularies required")
       .add("corpus", cli.translator.corpus,
            "corpus directory with the vocabularies (default: the one the run trained on)");
   settings.group("Input and output")
@@ -271,6 +276,7 @@ int score_files(const Cli& cli) {
 // This rank's share of the decoding: whole batches b with b % ranks == rank. Returns JSON
 // records {"i": source index, "nbest": [[text, score, log P], ...], "attention": {...}}.
 json decode_share(const trainer::MpiWorld& world, trainer::Translator& translator,
+                  const trainer::Ensemble& models,
                   const std::vector<trainer::PreparedSource>& prepared, const Cli& cli) {
   std::vector<std::vector<int32_t>> sources;
   std::vector<size_t> source_index;  // position in `prepared` of each entry of `sources`
@@ -286,7 +292,7 @@ json decode_share(const trainer::MpiWorld& world, trainer::Translator& translato
     const auto hypotheses = ops::allocating(
         "decoding a batch of " + std::to_string(batches[b].size()) + " lines with beam " +
             std::to_string(cli.beam.beam_size),
-        [&] { return trainer::decode_sources(translator.model(), sources, batches[b], cli.beam); });
+        [&] { return trainer::decode_sources(models, sources, batches[b], cli.beam); });
     for (size_t k = 0; k < batches[b].size(); ++k) {
       const size_t i = source_index[batches[b][k]];
       json record = {{"i", i}, {"nbest", json::array()}};
@@ -325,16 +331,28 @@ Input read_and_share_input(const trainer::MpiWorld& world, const Cli& cli) {
   return input;
 }
 
-// Every rank loads the model; a failure anywhere ends all of them with its message.
-std::unique_ptr<trainer::Translator> load_translator(const trainer::MpiWorld& world, const Cli& cli,
-                                                     ops::DnnlContext& ctx) {
-  std::unique_ptr<trainer::Translator> translator;
+// Every rank loads the models (--checkpoint first, then each --ensemble one); a failure anywhere
+// ends all of them with its message. Ensemble members must share the first one's vocabularies.
+std::vector<std::unique_ptr<trainer::Translator>> load_translators(const trainer::MpiWorld& world,
+                                                                   const Cli& cli,
+                                                                   ops::DnnlContext& ctx) {
+  std::vector<std::unique_ptr<trainer::Translator>> translators;
   trainer::collective_try(world, [&] {
     trainer::TranslatorOptions options = cli.translator;
     options.prefer_best = !cli.latest;
-    translator = std::make_unique<trainer::Translator>(options, ctx);
+    translators.push_back(std::make_unique<trainer::Translator>(options, ctx));
+    for (const std::string& checkpoint : cli.ensemble) {
+      options.checkpoint = checkpoint;
+      translators.push_back(std::make_unique<trainer::Translator>(options, ctx));
+      for (bool source : {true, false})
+        if (translators.back()->vocabulary(source).checksum() !=
+            translators.front()->vocabulary(source).checksum())
+          throw ConfigError("ensemble: " + translators.back()->checkpoint_path() + " has another " +
+                            (source ? "source" : "target") + " vocabulary than " +
+                            translators.front()->checkpoint_path());
+    }
   });
-  return translator;
+  return translators;
 }
 
 // Every rank's decoded records, by source index.
@@ -400,12 +418,15 @@ int translate(trainer::MpiWorld& world, const Cli& cli) {
   const auto started = std::chrono::steady_clock::now();
   const Input input = read_and_share_input(world, cli);
   ops::DnnlContext ctx;
-  const std::unique_ptr<trainer::Translator> translator = load_translator(world, cli, ctx);
+  const auto translators = load_translators(world, cli, ctx);
+  trainer::Translator* translator = translators.front().get();
+  trainer::Ensemble models;
+  for (const auto& member : translators) models.push_back(&member->model());
   std::vector<trainer::PreparedSource> prepared;
   for (const std::string& line : input.sources) prepared.push_back(translator->prepare(line));
   for (size_t i = 0; i < input.read_problems.size(); ++i)  // rank 0 knows why a line was emptied
     if (!input.read_problems[i].empty()) prepared[i].problem = input.read_problems[i];
-  const json mine = decode_share(world, *translator, prepared, cli);
+  const json mine = decode_share(world, *translator, models, prepared, cli);
   const std::vector<std::string> shares = world.all_gather(mine.dump());
   if (world.rank() != 0) return kExitDone;
 

@@ -33,8 +33,9 @@ struct BeamRows {
 
 // Starts the model on each sentence `beam` times; the model's length sort keeps the copies of a
 // sentence adjacent (checked).
-BeamRows start_beams(Seq2SeqModel& model, const data::Batch& batch, int beam,
+BeamRows start_beams(const Ensemble& models, const data::Batch& batch, int beam,
                      const BeamOptions& options) {
+  Seq2SeqModel& model = *models.front();
   const int64_t N = batch.batch_size;
   std::vector<std::vector<int32_t>> sources;
   for (int64_t n = 0; n < N; ++n) {
@@ -44,7 +45,12 @@ BeamRows start_beams(Seq2SeqModel& model, const data::Batch& batch, int beam,
     for (int k = 0; k < beam; ++k) sources.push_back(ids);
   }
   BeamRows beams;
-  beams.rows = model.start_decoding(data::make_source_batch(sources));
+  const data::Batch copies = data::make_source_batch(sources);
+  beams.rows = model.start_decoding(copies);
+  for (size_t m = 1; m < models.size(); ++m)  // the same sort: the rows line up
+    if (models[m]->start_decoding(copies) != beams.rows ||
+        models[m]->decoding_order() != model.decoding_order())
+      throw std::logic_error("beam search: ensemble members order the rows differently");
   beams.groups = beams.rows / beam;
   const std::vector<int64_t>& order = model.decoding_order();
   for (int64_t g = 0; g < beams.groups; ++g) {
@@ -129,12 +135,25 @@ bool advance_group(const std::vector<Candidate>& candidates, int64_t first, int 
   return true;
 }
 
+// The next-token log-probabilities of every row: the model's, or the ensemble's mean.
+void mean_step(const Ensemble& models, const std::vector<int32_t>& previous,
+               std::vector<float>& logprobs, std::vector<float>& member) {
+  models.front()->decode_step(previous.data(), logprobs.data());
+  if (models.size() == 1) return;
+  for (size_t m = 1; m < models.size(); ++m) {
+    models[m]->decode_step(previous.data(), member.data());
+    for (size_t i = 0; i < logprobs.size(); ++i) logprobs[i] += member[i];
+  }
+  const float scale = 1.0f / static_cast<float>(models.size());
+  for (float& value : logprobs) value *= scale;
+}
+
 // Beam search with `beam` hypotheses per sentence; returns every hypothesis it ended, per row
 // of the batch (unsorted, unnormalised scores filled in by the caller).
-std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::Batch& batch,
+std::vector<std::vector<Hypothesis>> run_beam(const Ensemble& models, const data::Batch& batch,
                                               int beam, const BeamOptions& options) {
-  const int64_t V = model.config().tgt_vocab_size;
-  const BeamRows beams = start_beams(model, batch, beam, options);
+  const int64_t V = models.front()->config().tgt_vocab_size;
+  const BeamRows beams = start_beams(models, batch, beam, options);
   const auto rows = static_cast<size_t>(beams.rows);
   std::vector<std::vector<int32_t>> tokens(rows);
   std::vector<double> log_probability(rows, kDead);
@@ -143,10 +162,11 @@ std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::B
   std::vector<int32_t> previous(rows, data::kBosId);
   std::vector<bool> done(static_cast<size_t>(beams.groups), false);
   std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(batch.batch_size));
-  std::vector<float> logprobs(rows * static_cast<size_t>(V));
+  std::vector<float> logprobs(rows * static_cast<size_t>(V)),
+      member(models.size() > 1 ? logprobs.size() : 0);
   std::vector<Candidate> candidates;
   for (int64_t step = 0; std::find(done.begin(), done.end(), false) != done.end(); ++step) {
-    model.decode_step(previous.data(), logprobs.data());
+    mean_step(models, previous, logprobs, member);
     StepRows next{std::vector<std::vector<int32_t>>(rows), std::vector<double>(rows, kDead),
                   std::vector<int64_t>(rows)};
     for (size_t row = 0; row < rows; ++row) next.parents[row] = static_cast<int64_t>(row);
@@ -158,7 +178,7 @@ std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::B
           advance_group(candidates, g * beam, beam, step + 1 >= beams.max_length[group], tokens,
                         finished[static_cast<size_t>(beams.sentence[group])], next);
     }
-    model.select_rows(next.parents);
+    for (Seq2SeqModel* model : models) model->select_rows(next.parents);
     tokens = std::move(next.tokens);
     log_probability = std::move(next.log_probability);
     for (size_t row = 0; row < rows; ++row)
@@ -171,15 +191,25 @@ std::vector<std::vector<Hypothesis>> run_beam(Seq2SeqModel& model, const data::B
 
 std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel& model, const data::Batch& batch,
                                                  const BeamOptions& options) {
+  return beam_search(Ensemble{&model}, batch, options);
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(const Ensemble& models, const data::Batch& batch,
+                                                 const BeamOptions& options) {
+  require_config(!models.empty(), "checkpoint", "no model to decode with");
+  for (const Seq2SeqModel* model : models)
+    require_config(model->config().tgt_vocab_size == models.front()->config().tgt_vocab_size,
+                   "ensemble", "the models have target vocabularies of different sizes");
   require_config(options.beam_size >= 1, "beam", "must be at least 1");
   require_config(options.n_best >= 1 && options.n_best <= options.beam_size, "n-best",
                  "must be in [1, beam size]");
   require_config(options.length_penalty >= 0.0, "length-penalty", "must not be negative");
   require_config(options.max_length_factor > 0.0 && options.max_length_extra >= 0,
                  "max-length-factor", "must be positive");
-  std::vector<std::vector<Hypothesis>> results = run_beam(model, batch, options.beam_size, options);
+  std::vector<std::vector<Hypothesis>> results =
+      run_beam(models, batch, options.beam_size, options);
   if (options.beam_size > 1) {  // greedy's hypothesis competes too
-    std::vector<std::vector<Hypothesis>> greedy = run_beam(model, batch, 1, options);
+    std::vector<std::vector<Hypothesis>> greedy = run_beam(models, batch, 1, options);
     for (size_t n = 0; n < results.size(); ++n)
       results[n].insert(results[n].end(), greedy[n].begin(), greedy[n].end());
   }

@@ -31,4 +31,11 @@ struct Hypothesis {
 std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel& model, const data::Batch& batch,
                                                  const BeamOptions& options);
 
+// An ensemble: each step's next-token log-probabilities are the mean of the models' (models of
+// one target vocabulary; ConfigError otherwise). An ensemble of one is beam_search above, and an
+// ensemble of a model with itself gives bit for bit the same hypotheses.
+using Ensemble = std::vector<Seq2SeqModel*>;
+std::vector<std::vector<Hypothesis>> beam_search(const Ensemble& models, const data::Batch& batch,
+                                                 const BeamOptions& options);
+
 }  // namespace tandem::trainer

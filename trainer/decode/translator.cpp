@@ -84,9 +84,15 @@ std::vector<std::vector<size_t>> plan_decoding_batches(
 std::vector<std::vector<Hypothesis>> decode_sources(
     Seq2SeqModel& model, const std::vector<std::vector<int32_t>>& sources,
     const std::vector<size_t>& indices, const BeamOptions& options) {
+  return decode_sources(Ensemble{&model}, sources, indices, options);
+}
+
+std::vector<std::vector<Hypothesis>> decode_sources(
+    const Ensemble& models, const std::vector<std::vector<int32_t>>& sources,
+    const std::vector<size_t>& indices, const BeamOptions& options) {
   std::vector<std::vector<int32_t>> batch_sources;
   for (size_t index : indices) batch_sources.push_back(sources.at(index));
-  return beam_search(model, data::make_source_batch(batch_sources), options);
+  return beam_search(models, data::make_source_batch(batch_sources), options);
 }
 
 Translator::Translator(const TranslatorOptions& options, ops::DnnlContext& ctx) {

@@ -28,6 +28,9 @@ std::vector<std::vector<size_t>> plan_decoding_batches(
 std::vector<std::vector<Hypothesis>> decode_sources(
     Seq2SeqModel& model, const std::vector<std::vector<int32_t>>& sources,
     const std::vector<size_t>& indices, const BeamOptions& options);
+std::vector<std::vector<Hypothesis>> decode_sources(
+    const Ensemble& models, const std::vector<std::vector<int32_t>>& sources,
+    const std::vector<size_t>& indices, const BeamOptions& options);
 
 // One input line made ready for the model, or why it cannot be translated.
 struct PreparedSource {
