@@ -31,14 +31,10 @@ int average(int argc, char** argv) {
       "inputs", po::value(&inputs), "checkpoint files (or, with --last, one directory)");
   po::positional_options_description positional;
   positional.add("inputs", -1);
-  po::variables_map values;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),
-              values);
-    po::notify(values);
-  } catch (const po::error& error) {
-    throw ConfigError(std::string(error.what()));
-  }
+  po::variables_map values;  // a po::error is a usage error (run_program)
+  po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),
+            values);
+  po::notify(values);
   if (help) {
     std::printf("tandem-average: averages checkpoints' parameters into a new checkpoint\n");
     options.print(std::cout);
