@@ -50,7 +50,7 @@ void commit_file(const std::string& path) {
   sync_directory(std::filesystem::path(path).parent_path().string());
 }
 
-void write_file_atomically(const std::string& path, const std::string& content) {
+void write_file_atomically(const std::string& path, std::string_view content) {
   const std::string temporary = temporary_path(path);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) io_error(path, "cannot create the temporary file");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace tandem::data {
 
@@ -15,7 +16,7 @@ void commit_file(const std::string& path);
 
 // Writes `content` to path atomically (temp + fsync + rename + directory fsync). IoError naming
 // the path (e.g. "disk full") on failure; the old file, if any, is untouched then.
-void write_file_atomically(const std::string& path, const std::string& content);
+void write_file_atomically(const std::string& path, std::string_view content);
 
 // fsyncs a directory, so renames inside it survive a crash. IoError naming it on failure.
 void sync_directory(const std::string& directory);

@@ -275,10 +275,10 @@ ShardEntry ShardWriter::write(const std::string& file_name) {
   // are: a full disk or a size limit is a clear error naming the file, never an HDF5 file that
   // failed to close (which HDF5 then crashes on at exit).
   const std::string path = directory_ + "/" + file_name;
-  std::string image;
+  h5::Image image;
   {
     std::lock_guard<std::mutex> lock(h5::library_mutex());
-    h5::Handle file = h5::create_memory_file(path);
+    h5::MemoryFile file(path);
     const hid_t root = file.get();
     h5::write_int32(root, "src_tokens", source_tokens_, kTokenChunk, deflate_level_, path);
     h5::write_int64(root, "src_offsets", source_offsets_, kExampleChunk, deflate_level_, path);
@@ -291,7 +291,7 @@ ShardEntry ShardWriter::write(const std::string& file_name) {
     h5::set_attribute(root, "split", split_, path);
     h5::set_attribute(root, "src_vocab_checksum", manifest_.source.vocab_checksum, path);
     h5::set_attribute(root, "tgt_vocab_checksum", manifest_.target.vocab_checksum, path);
-    image = h5::file_image(root, path);
+    image = file.take_image();
   }
   {
     // HDF5 keeps freed blocks on its own free lists; hand them back so memory stays flat
@@ -299,7 +299,7 @@ ShardEntry ShardWriter::write(const std::string& file_name) {
     std::lock_guard<std::mutex> lock(h5::library_mutex());
     H5garbage_collect();
   }
-  write_file_atomically(path, image);
+  write_file_atomically(path, image.view());
   ShardEntry entry{file_name, size(), static_cast<int64_t>(source_tokens_.size()),
                    static_cast<int64_t>(target_tokens_.size())};
   source_tokens_.clear();

@@ -1,5 +1,8 @@
 #include "data/h5.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include <algorithm>
 
 #include "ops/errors.h"
@@ -88,7 +91,45 @@ Handle create_file(const std::string& path) {
   return Handle(id, H5Fclose);
 }
 
-Handle create_memory_file(const std::string& name) {
+namespace {
+
+// HDF5's file-image callbacks (H5Pset_file_image_callbacks): the core driver allocates and grows
+// its image through these, and at close hands it to image_free, which keeps it for
+// MemoryFile::take_image instead of freeing it.
+void* image_malloc(size_t size, H5FD_file_image_op_t, void* udata) {
+  auto* buffer = static_cast<MemoryFile::Buffer*>(udata);
+  buffer->data = std::malloc(size);
+  return buffer->data;
+}
+void* image_realloc(void* data, size_t size, H5FD_file_image_op_t, void* udata) {
+  auto* buffer = static_cast<MemoryFile::Buffer*>(udata);
+  void* grown = std::realloc(data, size);
+  if (grown) buffer->data = grown;
+  return grown;
+}
+void* image_memcpy(void* to, const void* from, size_t size, H5FD_file_image_op_t, void*) {
+  return std::memcpy(to, from, size);
+}
+herr_t image_free(void* data, H5FD_file_image_op_t operation, void* udata) {
+  auto* buffer = static_cast<MemoryFile::Buffer*>(udata);
+  if (operation == H5FD_FILE_IMAGE_OP_FILE_CLOSE && data == buffer->data) {
+    buffer->closed = true;  // the caller owns it now
+    return 0;
+  }
+  std::free(data);
+  if (data == buffer->data) buffer->data = nullptr;
+  return 0;
+}
+void* udata_copy(void* udata) {
+  return udata;
+}
+herr_t udata_free(void*) {
+  return 0;
+}
+
+}  // namespace
+
+MemoryFile::MemoryFile(const std::string& name) : name_(name) {
   quiet_errors();
   Handle access(checked(H5Pcreate(H5P_FILE_ACCESS), name, "cannot create properties"), H5Pclose);
   // The image grows by realloc in steps of this size (large blocks are remapped, not copied);
@@ -96,18 +137,32 @@ Handle create_memory_file(const std::string& name) {
   constexpr size_t kGrowth = 1 << 20;
   checked_status(H5Pset_fapl_core(access.get(), kGrowth, 0), name,
                  "cannot select the in-memory driver");
+  H5FD_file_image_callbacks_t callbacks = {image_malloc, image_memcpy, image_realloc, image_free,
+                                           udata_copy,   udata_free,   &buffer_};
+  checked_status(H5Pset_file_image_callbacks(access.get(), &callbacks), name,
+                 "cannot set the in-memory image callbacks");
   const hid_t id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
   if (id < 0) format_error(name, "cannot create an in-memory HDF5 file");
-  return Handle(id, H5Fclose);
+  file_ = Handle(id, H5Fclose);
 }
 
-std::string file_image(hid_t file, const std::string& name) {
-  checked_status(H5Fflush(file, H5F_SCOPE_GLOBAL), name, "cannot flush the in-memory file");
-  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
-  if (size < 0) format_error(name, "cannot read the in-memory file image");
-  std::string image(static_cast<size_t>(size), '\0');
-  if (H5Fget_file_image(file, image.data(), image.size()) != size)
-    format_error(name, "cannot read the in-memory file image");
+MemoryFile::~MemoryFile() {
+  file_.reset();
+  if (buffer_.closed) std::free(buffer_.data);  // closed but never taken (an error path)
+}
+
+Image MemoryFile::take_image() {
+  checked_status(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), name_, "cannot flush the in-memory file");
+  const ssize_t size = H5Fget_file_image(file_.get(), nullptr, 0);  // the size only: no copy
+  if (size < 0) format_error(name_, "cannot read the in-memory file's size");
+  if (H5Fclose(file_.get()) < 0) format_error(name_, "cannot close the in-memory file");
+  file_ = Handle();
+  if (!buffer_.closed || !buffer_.data)
+    format_error(name_, "the in-memory image was not handed over");
+  Image image;
+  image.bytes.reset(static_cast<char*>(buffer_.data));
+  image.size = static_cast<size_t>(size);
+  buffer_ = Buffer{};
   return image;
 }
 

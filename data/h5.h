@@ -6,8 +6,11 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tandem::data::h5 {
@@ -42,10 +45,41 @@ std::mutex& library_mutex();
 // Files. Errors name `path`: IoError when it cannot be opened/created, FormatError when it is
 // not a readable HDF5 file.
 Handle create_file(const std::string& path);  // truncates
-// A file that lives in memory only (HDF5's core driver); file_image() gives its bytes, which
-// the caller writes with its own checked I/O (so a full disk is an errno, not an HDF5 state).
-Handle create_memory_file(const std::string& name);
-std::string file_image(hid_t file, const std::string& name);
+// The bytes of a file built in memory: HDF5's own buffer, handed over (never copied).
+struct Image {
+  struct Free {
+    void operator()(char* bytes) const { std::free(bytes); }
+  };
+  std::unique_ptr<char, Free> bytes;
+  size_t size = 0;
+  std::string_view view() const { return {bytes.get(), size}; }
+};
+
+// A file that lives in memory only (HDF5's core driver, growing by realloc); take_image() closes
+// it and hands over its buffer, which the caller writes with its own checked I/O (so a full
+// disk is an errno, not an HDF5 state). The buffer is taken through HDF5's file-image callbacks
+// instead of H5Fget_file_image, which would copy it: a checkpoint's peak memory is its image
+// once, not twice. Requires: the library mutex held while it is used.
+class MemoryFile {
+ public:
+  explicit MemoryFile(const std::string& name);  // FormatError naming it if HDF5 refuses
+  MemoryFile(const MemoryFile&) = delete;
+  MemoryFile& operator=(const MemoryFile&) = delete;
+  ~MemoryFile();
+  hid_t get() const { return file_.get(); }
+  // Flushes and closes the file; returns its bytes. Once.
+  Image take_image();
+
+  struct Buffer {  // where the callbacks keep HDF5's current image block
+    void* data = nullptr;
+    bool closed = false;
+  };
+
+ private:
+  std::string name_;
+  Buffer buffer_;
+  Handle file_;
+};
 Handle open_file_readonly(const std::string& path);
 bool exists(hid_t location, const std::string& name);  // a link (dataset or group) by that name
 

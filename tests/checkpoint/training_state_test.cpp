@@ -69,7 +69,7 @@ std::string field_name(size_t index) {
 TrainingState hdf5_round_trip(const TrainingState& state) {
   namespace h5 = data::h5;
   std::lock_guard<std::mutex> lock(h5::library_mutex());
-  h5::Handle file = h5::create_memory_file("state.h5");
+  h5::MemoryFile file("state.h5");
   trainer::write_state(file.get(), state, "state.h5");
   return trainer::read_state(file.get(), "state.h5");
 }

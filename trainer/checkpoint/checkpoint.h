@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "data/h5.h"
 #include "ops/optimizer.h"
 #include "ops/param_store.h"
 #include "trainer/checkpoint/training_state.h"
@@ -50,9 +51,9 @@ using MomentViews = std::array<FloatSpan, 2>;
 MomentViews views_of(const Moments& moments);
 
 // The complete HDF5 file of one checkpoint, in memory (`path` names it in errors).
-std::string checkpoint_image(const std::string& path, const ops::ParamStore& params,
-                             const MomentViews& moments, const TrainingState& state,
-                             const CheckpointIdentity& identity);
+data::h5::Image checkpoint_image(const std::string& path, const ops::ParamStore& params,
+                                 const MomentViews& moments, const TrainingState& state,
+                                 const CheckpointIdentity& identity);
 
 struct LoadedCheckpoint {
   std::string path, run_id;

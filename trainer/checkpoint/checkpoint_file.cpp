@@ -145,11 +145,11 @@ std::string incompatibility(hid_t root, const ops::ParamStore& params,
 
 }  // namespace
 
-std::string checkpoint_image(const std::string& path, const ops::ParamStore& params,
-                             const MomentViews& moments, const TrainingState& state,
-                             const CheckpointIdentity& identity) {
+h5::Image checkpoint_image(const std::string& path, const ops::ParamStore& params,
+                           const MomentViews& moments, const TrainingState& state,
+                           const CheckpointIdentity& identity) {
   std::lock_guard<std::mutex> lock(h5::library_mutex());
-  h5::Handle file = h5::create_memory_file(path);
+  h5::MemoryFile file(path);
   const hid_t root = file.get();
   for (const ops::ParamView& view : params.params())
     h5::write_float(root, view.name, view.value, view.shape, path);
@@ -169,7 +169,7 @@ std::string checkpoint_image(const std::string& path, const ops::ParamStore& par
   h5::set_attribute(root, "parameters", parameter_names(params), path);
   h5::set_attribute(root, "checksum",
                     checksum_text(params.values(), params.total_size(), moments, state), path);
-  return h5::file_image(root, path);
+  return file.take_image();
 }
 
 CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* step) {

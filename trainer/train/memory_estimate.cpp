@@ -146,9 +146,9 @@ MemoryEstimate estimate_memory(const TrainConfig& config, const ParameterCounts&
       {"weight copies", 2 * (bf16 ? kBf16 : kFloat) * recurrent + (bf16 ? kBf16 * P : 0)},
       {"activations", kFloat * (source_rows * encoder_floats_per_row(model) +
                                 target_rows * decoder_floats_per_row(model, source_steps))},
-      // A save builds the whole file in memory (HDF5's image of parameters and moments), then
-      // copies it out to be written.
-      {"checkpoint", 2 * (kFloat * P + optimizer)},
+      // A save builds the whole file in memory (HDF5's image of parameters and moments; it is
+      // written from that buffer, not copied).
+      {"checkpoint", kFloat * P + optimizer},
   };
   return estimate;
 }
