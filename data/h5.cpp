@@ -155,8 +155,7 @@ Image MemoryFile::take_image() {
   checked_status(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), name_, "cannot flush the in-memory file");
   const ssize_t size = H5Fget_file_image(file_.get(), nullptr, 0);  // the size only: no copy
   if (size < 0) format_error(name_, "cannot read the in-memory file's size");
-  if (H5Fclose(file_.get()) < 0) format_error(name_, "cannot close the in-memory file");
-  file_ = Handle();
+  if (H5Fclose(file_.release()) < 0) format_error(name_, "cannot close the in-memory file");
   if (!buffer_.closed || !buffer_.data)
     format_error(name_, "the in-memory image was not handed over");
   Image image;
