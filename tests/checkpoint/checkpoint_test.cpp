@@ -28,7 +28,8 @@ struct Fixture {
   ops::ParamStore params;
   ops::Optimizer optimizer;
   TrainingState state;
-  CheckpointIdentity identity{"cell = lstm\n", "lr = 0.001\n", "src", "tgt", "adam", "run-a"};
+  CheckpointIdentity identity{"cell = lstm\n", "lr = 0.001\n", "src",       "tgt",
+                              "adam",          "run-a",        "test build"};
 
   explicit Fixture(int64_t rows = 3) : optimizer(make_optimizer(params, rows)) {
     // Parameter values in the tensors (the store's padding between them stays zero).

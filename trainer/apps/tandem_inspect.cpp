@@ -32,19 +32,19 @@ int inspect_checkpoint(const std::string& path) {
   std::printf("checkpoint      %s\n", path.c_str());
   std::printf("format version  %lld\n", static_cast<long long>(summary.format_version));
   std::printf("written by      %s\n",
-              summary.build.empty() ? "(not recorded)" : summary.build.c_str());
-  std::printf("run             %s\n", summary.run_id.empty()
+              summary.identity.build.empty() ? "(not recorded)" : summary.identity.build.c_str());
+  std::printf("run             %s\n", summary.identity.run_id.empty()
                                           ? "(not recorded: written before run ids)"
-                                          : summary.run_id.c_str());
+                                          : summary.identity.run_id.c_str());
   std::printf("step            %lld (epoch %lld, written by %lld rank(s))\n",
               static_cast<long long>(summary.step), static_cast<long long>(summary.epoch),
               static_cast<long long>(summary.ranks));
-  std::printf("optimizer       %s\n", summary.optimizer.c_str());
-  std::printf("vocabularies    source %s, target %s\n", summary.src_vocab_checksum.c_str(),
-              summary.tgt_vocab_checksum.c_str());
+  std::printf("optimizer       %s\n", summary.identity.optimizer.c_str());
+  std::printf("vocabularies    source %s, target %s\n", summary.identity.src_vocab_checksum.c_str(),
+              summary.identity.tgt_vocab_checksum.c_str());
   std::printf("content         checksum %s: %s\n\nmodel configuration:\n%s\n",
               summary.checksum.c_str(), summary.verified ? "verified" : "MISMATCH (corrupt)",
-              summary.model_config.c_str());
+              summary.identity.model_config.c_str());
   std::printf("%-40s %-18s %12s %12s\n", "parameter", "shape", "count", "L2 norm");
   int64_t total = 0;
   for (const auto& parameter : summary.parameters) {
@@ -55,7 +55,7 @@ int inspect_checkpoint(const std::string& path) {
                 shape_text(parameter.shape).c_str(), static_cast<long long>(count), parameter.norm);
   }
   std::printf("%-40s %-18s %12lld\n\nrun configuration:\n%s", "total", "",
-              static_cast<long long>(total), summary.run_config.c_str());
+              static_cast<long long>(total), summary.identity.run_config.c_str());
   std::printf("\ntraining state (what a resume restores besides parameters and moments):\n%s",
               summary.state.c_str());
   return 0;

@@ -107,8 +107,8 @@ CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* st
 // Parses the text of a run configuration (model part) from a checkpoint, for tools.
 struct CheckpointSummary {
   int64_t format_version = 0, step = 0, epoch = 0, ranks = 0;
-  std::string model_config, run_config, src_vocab_checksum, tgt_vocab_checksum, optimizer, checksum;
-  std::string run_id, build;
+  CheckpointIdentity identity;
+  std::string checksum;
   std::string state;  // describe() of the training state
   struct Parameter {
     std::string name;

@@ -62,8 +62,9 @@ std::optional<std::string> run_of(const std::string& path) {
 // Whether a file may be one of run `run_id`'s: its id says so, it predates run ids, or it cannot
 // be read (loading it will say why); with run_id "" every file may.
 bool may_belong(const std::string& path, const std::string& run_id) {
+  if (run_id.empty()) return true;  // no need to open the file
   const std::optional<std::string> found = run_of(path);
-  return run_id.empty() || !found || found->empty() || *found == run_id;
+  return !found || found->empty() || *found == run_id;
 }
 
 // Checkpoint files in a directory as (step, name), highest step first.

@@ -252,13 +252,7 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
   const StoredCheckpoint stored = read_stored_checkpoint(path);
   CheckpointSummary summary;
   summary.format_version = stored.format_version;
-  summary.model_config = stored.identity.model_config;
-  summary.run_config = stored.identity.run_config;
-  summary.src_vocab_checksum = stored.identity.src_vocab_checksum;
-  summary.tgt_vocab_checksum = stored.identity.tgt_vocab_checksum;
-  summary.optimizer = stored.identity.optimizer;
-  summary.run_id = stored.identity.run_id;
-  summary.build = stored.identity.build;
+  summary.identity = stored.identity;
   summary.checksum = stored.checksum;
   summary.step = stored.state.step;
   summary.epoch = stored.state.epoch;

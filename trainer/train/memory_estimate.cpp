@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "ops/errors.h"
 #include "ops/memory_scope.h"
@@ -84,11 +85,13 @@ double node_available_bytes() {
   return kUnlimited;
 }
 
-double virtual_bytes() {
+// /proc/self/statm's first two fields, in bytes: the address space and the resident set.
+std::pair<double, double> virtual_and_resident_bytes() {
   std::ifstream statm("/proc/self/statm");
-  double pages = 0;
-  statm >> pages;
-  return pages * static_cast<double>(sysconf(_SC_PAGESIZE));
+  double pages = 0, resident = 0;
+  statm >> pages >> resident;
+  const auto page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  return {pages * page, resident * page};
 }
 
 }  // namespace
@@ -154,10 +157,7 @@ MemoryEstimate estimate_memory(const TrainConfig& config, const ParameterCounts&
 }
 
 double resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  double pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<double>(sysconf(_SC_PAGESIZE));
+  return virtual_and_resident_bytes().second;
 }
 
 double memory_available_to_rank(int ranks_on_node) {
@@ -172,8 +172,8 @@ double memory_available_to_rank(int ranks_on_node) {
   // never resident: what is left of it adds to what is resident now.
   rlimit address_space{};
   if (getrlimit(RLIMIT_AS, &address_space) == 0 && address_space.rlim_cur != RLIM_INFINITY)
-    available = std::min(available,
-                         static_cast<double>(address_space.rlim_cur) - virtual_bytes() + resident);
+    available = std::min(available, static_cast<double>(address_space.rlim_cur) -
+                                        virtual_and_resident_bytes().first + resident);
   return available;
 }
 

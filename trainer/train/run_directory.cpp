@@ -29,17 +29,6 @@ std::string utc_time_text() {
   return text;
 }
 
-int count_checkpoint_files(const std::string& folder) {
-  std::error_code error;
-  if (!fs::is_directory(folder, error)) return 0;
-  int count = 0;
-  for (const auto& entry : fs::directory_iterator(folder, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("ckpt.", 0) == 0 && entry.path().extension() == ".h5") ++count;
-  }
-  return count;
-}
-
 std::string host_name() {
   char name[256] = {0};
   if (gethostname(name, sizeof name - 1) != 0) return "?";
@@ -97,7 +86,8 @@ RunDirectoryLock::~RunDirectoryLock() {
 EarlierRun find_earlier_run(const std::string& run_dir) {
   EarlierRun earlier;
   earlier.run_id = read_run_id(run_dir);
-  earlier.checkpoints = count_checkpoint_files(run_dir + "/" + kCheckpointsFolder);
+  earlier.checkpoints =
+      static_cast<int>(checkpoint_candidates(run_dir + "/" + kCheckpointsFolder, "").size());
   std::error_code error;
   earlier.metrics = fs::exists(run_dir + "/" + kMetricsFile, error);
   return earlier;
