@@ -37,6 +37,11 @@ class EnumNames {
       if (text == name) return entry;
     throw ConfigError(key_ + ": unknown value '" + text + "' (expected " + choices() + ")");
   }
+  std::vector<Enum> values() const {
+    std::vector<Enum> values;
+    for (const auto& entry : entries_) values.push_back(entry.first);
+    return values;
+  }
   // "a, b or c"
   std::string choices() const {
     std::string text;

@@ -5,7 +5,8 @@
 #   uneven        a rank whose share runs out early does not deadlock the others
 #   config        INI files and the command line combine (the command line wins)
 #   options       a bad option value exits 2 naming the option
-#   sigint        SIGINT stops cleanly after a checkpoint (exit 130)
+#   sigint        SIGINT stops cleanly after a checkpoint (exit 130); no thread of the process
+#                 can run a handler for the stop signals (they are all blocked: stop_signals.h)
 #   missing       a corpus missing on one rank only is the same error everywhere
 #   budget        the linear schedule ends at --min-lr at the end of a step budget and a resume
 #                 continues it bit for bit (2 ranks); over a time budget, a resumed run goes on
@@ -91,6 +92,17 @@ case_sigint() {
   "$build/tandem-train" --corpus "$work/corpus_a" "${small[@]}" --max-minutes 5 --run-dir "$work/r6" > "$work/out6" 2>&1 &
   pid=$!
   sleep 4
+  # HUP INT USR1 USR2 TERM (bits 0 1 9 11 14 of SigBlk) blocked in every thread but the one
+  # waiting for them in sigwait (which unblocks them while it waits), however many threads run.
+  local threads=0 others=0
+  for task in /proc/$pid/task/*; do
+    threads=$((threads + 1))
+    mask=$(awk '/^SigBlk/ { print $2 }' "$task/status")
+    [ $(( 0x$mask & 0x4A03 )) -eq $(( 0x4A03 )) ] || [[ "$(cat "$task/wchan")" == *sigtimedwait* ]] \
+      || others=$((others + 1))
+  done
+  if [ $threads -ge 3 ] && [ $others -eq 0 ]; then pass "stop signals blocked in all $threads threads but the waiter"
+  else fail "stop signals: $others of $threads threads could run a handler for them"; fi
   kill -INT $pid
   timeout 30 tail --pid=$pid -f /dev/null
   wait $pid
