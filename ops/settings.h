@@ -105,6 +105,7 @@ struct Setting {
   bool persisted = true;                        // part of the configuration's "key = value" lines
   bool is_switch = false;                       // a command-line flag without a value (a bool)
   bool is_list = false;                         // given several times; each value is appended
+  bool is_bool = false;  // a persisted bool: "--name" alone means true ("--name=false" too)
 };
 
 // An ordered table of settings over the fields of one configuration object. The object must
@@ -124,9 +125,15 @@ class Settings {
 
   template <typename T>
   Settings& add(const std::string& key, T& field, const std::string& help) {
-    return push({key, group_, help, [&field] { return setting_text(field); },
-                 [&field, key](const std::string& text) { field = parse_setting<T>(key, text); },
-                 persisted_, false});
+    Setting setting{key,
+                    group_,
+                    help,
+                    [&field] { return setting_text(field); },
+                    [&field, key](const std::string& text) { field = parse_setting<T>(key, text); },
+                    persisted_,
+                    false};
+    setting.is_bool = std::is_same_v<T, bool>;
+    return push(std::move(setting));
   }
   template <typename Enum>
   Settings& add(const std::string& key, Enum& field, const EnumNames<Enum>& names,

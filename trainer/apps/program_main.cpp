@@ -79,6 +79,7 @@ po::options_description options_of(const Settings& settings, const std::string& 
       auto* value =
           po::value<std::string>()->notifier([set](const std::string& text) { set(text); });
       if (!setting.get().empty()) value->default_value(setting.get());
+      if (setting.is_bool) value->implicit_value("true");
       group.add_options()(setting.key.c_str(), value, setting.help.c_str());
     }
   }

@@ -228,7 +228,7 @@ TrainingState read_state(hid_t root, const std::string& path) {
             read_cursors(root, std::string("loader/") + name + "_cursors", field.ranks, path);
     } else if constexpr (is<Field, double>) {
       field = h5::get_double_attribute(root, name, path);
-    } else {
+    } else if (!added_later(name) || H5Aexists(root, name) > 0) {
       field = h5::get_int_attribute(root, name, path);
     }
   });

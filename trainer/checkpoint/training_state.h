@@ -28,6 +28,8 @@ struct TrainingState {
   double plateau_scale = 1.0;
   double best_validation = 0.0;
   double elapsed_seconds = 0.0;  // training time so far, over every resume (measured)
+  // --deterministic: the fixed-point scale of the exact gradient sum (lowered by an overflow).
+  int64_t gradient_scale_bits = 32;
 };
 
 // THE list of the state's fields: visit(name, member) for each, in this order. The names are
@@ -48,8 +50,15 @@ void for_each_field(State& state, Visit&& visit) {
   visit("total_skips", state.total_skips);
   visit("validations_without_improvement", state.validations_without_improvement);
   visit("schedule_bad_evaluations", state.schedule_bad_evaluations);
+  visit("gradient_scale_bits", state.gradient_scale_bits);  // optional: see kAddedLater
   visit("plateau_scale", state.plateau_scale);
   visit("best_validation", state.best_validation);
+}
+
+// Fields added after checkpoints without them were written: such a checkpoint reads them as the
+// default above (any other missing field is a damaged checkpoint).
+inline bool added_later(const std::string& field) {
+  return field == "gradient_scale_bits";
 }
 
 // The fields measured during a run (wall-clock time): saved, restored, broadcast and described

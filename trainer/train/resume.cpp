@@ -82,7 +82,7 @@ std::optional<LoadedCheckpoint> load_for_resume(const MpiWorld& world, const Tra
   collective_try(world, [&] {
     if (world.rank() != 0) return;
     loaded = find_checkpoint(config, directory, run_id, params, identity);
-    if (loaded) require_one_rank_change_per_epoch(*loaded, world.size());
+    if (loaded) require_one_rank_change_per_epoch(*loaded, config.deterministic ? 1 : world.size());
   });
   return broadcast(world, std::move(loaded), params.total_size());
 }

@@ -48,6 +48,13 @@ void add_training(Settings& settings, TrainConfig& c) {
       .range(0, 1e9)
       .add("accum", c.accumulation, "micro-batches per step and rank")
       .range(1, 1024)
+      .add("deterministic", c.deterministic,
+           "bit-identical training on any number of ranks: one global batch plan, exact "
+           "(fixed-point) gradient sums; needs the same --threads, build and CPU kind")
+      .add("step-microbatches", c.step_microbatches,
+           "with --deterministic: micro-batches per step over all ranks (the global batch); "
+           "micro-batch i of a step runs on rank i mod ranks")
+      .range(1, 65536)
       .add("max-steps", c.max_steps, "stop after this many steps (0: no limit)")
       .at_least(0)
       .add("max-epochs", c.max_epochs, "stop after this many epochs (0: no limit)")

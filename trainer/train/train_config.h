@@ -25,6 +25,10 @@ struct TrainConfig {
   ScheduleConfig schedule;
   double clip_norm = 5.0;
   int accumulation = 1;         // micro-batches per step and rank
+  // Bit-identical results on any rank count (docs/training.md, "Deterministic training"): a step
+  // is step_microbatches micro-batches of one global plan, micro-batch i on rank i mod ranks.
+  bool deterministic = false;
+  int step_microbatches = 4;
   int64_t batch_tokens = 2048;  // per micro-batch; 0: use batch_size
   int batch_size = 0;
   int pool = 20;

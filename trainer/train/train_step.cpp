@@ -14,7 +14,23 @@ Trainer::Trainer(Seq2SeqModel& model, const TrainStepConfig& config)
       optimizer_(config.optimizer, model.params().total_size()),
       learning_rate_(config.learning_rate) {}
 
-StepResult Trainer::train_step(const std::vector<const data::Batch*>& micro_batches) {
+StepResult Trainer::train_step(const std::vector<const data::Batch*>& micro_batches,
+                               const std::vector<int64_t>& positions) {
+  StepResult result =
+      exact_ ? exact_gradients(micro_batches, positions) : reduced_gradients(micro_batches);
+  update_seconds_ = 0.0;
+  if (result.global.tokens <= 0) {
+    result.empty = true;
+    return result;
+  }
+  ++step_;
+  if (!result.skipped) update(result);
+  return result;
+}
+
+// Gradients accumulated in float over this rank's micro-batches, then summed over ranks by the
+// reducer (overlapping the last backward).
+StepResult Trainer::reduced_gradients(const std::vector<const data::Batch*>& micro_batches) {
   ops::ParamStore& store = model_.params();
   ops::SectionTimes& times = model_.context().section_times();
   auto start = std::chrono::steady_clock::now();
@@ -40,29 +56,58 @@ StepResult Trainer::train_step(const std::vector<const data::Batch*>& micro_batc
     model_.backward(1.0f, last && (reducer_ || gradient_hook_) ? ready : ops::GradientsReady{});
   }
   compute_seconds_ = seconds_since(start);
-
   start = std::chrono::steady_clock::now();
   result.global = reducer_ ? reducer_->finish(result.local) : result.local;
   reduce_seconds_ = seconds_since(start);
-  update_seconds_ = 0.0;
-  if (result.global.tokens <= 0) {
-    result.empty = true;
-    return result;
+  return result;
+}
+
+// Each micro-batch's gradient on its own (zeroed before it), added to the exact sum; the sum
+// over ranks is exact, so the result has the same bits for any rank count (exact_sum.h).
+StepResult Trainer::exact_gradients(const std::vector<const data::Batch*>& micro_batches,
+                                    const std::vector<int64_t>& positions) {
+  ops::ParamStore& store = model_.params();
+  auto start = std::chrono::steady_clock::now();
+  StepResult result;
+  exact_->begin_step();
+  for (size_t i = 0; i < micro_batches.size(); ++i) {
+    store.zero_grads();
+    const uint64_t noise_key =
+        ops::combine_keys(ops::combine_keys(config_.seed, static_cast<uint64_t>(step_)),
+                          static_cast<uint64_t>(positions.at(i)));
+    const ops::LossSum loss = model_.forward(*micro_batches[i], noise_key);
+    model_.backward(1.0f, {});
+    if (gradient_hook_) gradient_hook_(store, 0);
+    exact_->add(store.grads(), loss.loss, loss.tokens);
+    result.local.loss += loss.loss;
+    result.local.tokens += loss.tokens;
   }
-  ++step_;
+  compute_seconds_ = seconds_since(start);
   start = std::chrono::steady_clock::now();
-  ops::ScopedSection timer(times, "optimizer");
+  const ExactSum::Result sum = exact_->finish(store.grads());
+  reduce_seconds_ = seconds_since(start);
+  result.global = sum.totals;
+  result.overflow = sum.overflow && !sum.non_finite;
+  result.skipped = sum.overflow || sum.non_finite;
+  if (result.overflow && result.global.tokens > 0) exact_->lower_scale();  // on every rank
+  return result;
+}
+
+// Non-finite check, global-norm clipping and the optimizer, on the summed gradient.
+void Trainer::update(StepResult& result) {
+  ops::ParamStore& store = model_.params();
+  const auto start = std::chrono::steady_clock::now();
+  ops::ScopedSection timer(model_.context().section_times(), "optimizer");
   const double normalise = 1.0 / static_cast<double>(result.global.tokens);
   result.grad_norm = ops::global_norm(store.grads(), store.total_size()) * normalise;
   if (!std::isfinite(result.grad_norm) || !std::isfinite(result.global.loss)) {
     result.skipped = true;  // every rank sees the same reduced values, so every rank skips
-    return result;
+    return;
   }
   const double scale = normalise * ops::clip_factor(result.grad_norm, config_.clip_norm);
   optimizer_.step(store.values(), store.grads(), learning_rate_, static_cast<float>(scale));
   store.mark_values_changed();
   update_seconds_ = seconds_since(start);
-  return result;
 }
 
 }  // namespace tandem::trainer

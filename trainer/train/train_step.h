@@ -13,6 +13,7 @@
 
 #include "data/batch.h"
 #include "ops/optimizer.h"
+#include "trainer/dist/exact_sum.h"
 #include "trainer/dist/gradient_reducer.h"
 #include "trainer/model/seq2seq_model.h"
 
@@ -31,6 +32,8 @@ struct StepResult {
   double grad_norm = 0.0;  // of the normalised global gradient, before clipping
   bool empty = false;      // no rank had data: nothing done (the epoch is over everywhere)
   bool skipped = false;    // non-finite loss or gradient on some rank: no update anywhere
+  bool overflow = false;   // (--deterministic) a gradient too large for the fixed-point scale:
+                           // skipped, and the scale lowered
 };
 
 class Trainer {
@@ -38,6 +41,10 @@ class Trainer {
   Trainer(Seq2SeqModel& model, const TrainStepConfig& config);
 
   void set_gradient_reducer(GradientReducer* reducer) { reducer_ = reducer; }
+  // --deterministic: the step's sums are exact (exact_sum.h) instead of the reducer's, and the
+  // noise key of a micro-batch is its position in the global step, not (rank, index).
+  void set_exact_sum(ExactSum* sum) { exact_ = sum; }
+  ExactSum* exact_sum() const { return exact_; }
   // Test hook (fault injection): sees every "gradients from offset on are final" report of the
   // step's last backward before the reducer does, so it can poison a final gradient (a NaN)
   // exactly where a real one would appear.
@@ -46,8 +53,10 @@ class Trainer {
   }
 
   // One step over this rank's micro-batches (none: this rank has no data left, but still takes
-  // part in the collectives). Collective when a reducer is set.
-  StepResult train_step(const std::vector<const data::Batch*>& micro_batches);
+  // part in the collectives). Collective when a reducer or exact sum is set. With an exact sum,
+  // positions[i] is micro-batch i's place in the global step (its noise key).
+  StepResult train_step(const std::vector<const data::Batch*>& micro_batches,
+                        const std::vector<int64_t>& positions = {});
   StepResult train_step(const data::Batch& batch) {
     return train_step(std::vector<const data::Batch*>{&batch});
   }
@@ -63,10 +72,16 @@ class Trainer {
   double update_seconds() const { return update_seconds_; }
 
  private:
+  StepResult reduced_gradients(const std::vector<const data::Batch*>& micro_batches);
+  StepResult exact_gradients(const std::vector<const data::Batch*>& micro_batches,
+                             const std::vector<int64_t>& positions);
+  void update(StepResult& result);
+
   Seq2SeqModel& model_;
   TrainStepConfig config_;
   ops::Optimizer optimizer_;
   GradientReducer* reducer_ = nullptr;
+  ExactSum* exact_ = nullptr;
   std::function<void(ops::ParamStore&, size_t)> gradient_hook_;
   float learning_rate_;
   int64_t step_ = 0;

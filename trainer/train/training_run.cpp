@@ -59,13 +59,14 @@ int TrainingRun::run() {
       reason = StopReason::kStepLimit;
       break;
     }
-    std::vector<data::Batch> micro_batches = next_micro_batches();
+    const StepBatches micro_batches = next_micro_batches();
     std::vector<const data::Batch*> pointers;
-    for (const data::Batch& batch : micro_batches) pointers.push_back(&batch);
+    for (const data::Batch& batch : micro_batches.batches) pointers.push_back(&batch);
     trainer_->set_learning_rate(static_cast<float>(
         schedule_->rate(trainer_->step(), scheduler_->budget_fraction(trainer_->step()))));
-    const StepResult result =
-        ops::allocating(step_text(micro_batches), [&] { return trainer_->train_step(pointers); });
+    const StepResult result = ops::allocating(step_text(micro_batches.batches), [&] {
+      return trainer_->train_step(pointers, micro_batches.positions);
+    });
     if (result.empty) {  // every rank's share is used up: the epoch is over everywhere
       reason = end_epoch();
       continue;
@@ -124,6 +125,9 @@ void TrainingRun::open_corpus() {
     config_.model.src_vocab_size = corpus_->manifest().source.vocab_size;
     config_.model.tgt_vocab_size = corpus_->manifest().target.vocab_size;
     validate(config_.model);
+    require_config(!config_.deterministic || config_.accumulation == 1, "accum",
+                   "with --deterministic a step is --step-microbatches micro-batches over all "
+                   "ranks; leave --accum at 1");
   });
 }
 
@@ -190,7 +194,10 @@ void TrainingRun::build_model() {
   trainer_ = ops::allocating("allocating the optimizer state",
                              [&] { return std::make_unique<Trainer>(*model_, step_config); });
   schedule_ = std::make_unique<LrSchedule>(config_.schedule);
-  if (world_.size() > 1) {
+  if (config_.deterministic) {
+    exact_sum_ = std::make_unique<ExactSum>(&world_, params.total_size(), config_.step_microbatches);
+    trainer_->set_exact_sum(exact_sum_.get());
+  } else if (world_.size() > 1) {
     reducer_ = std::make_unique<BucketedAllReduce>(
         world_, params, static_cast<size_t>(config_.bucket_mb * (1 << 20)));
     trainer_->set_gradient_reducer(reducer_.get());
@@ -203,8 +210,8 @@ void TrainingRun::open_loaders() {
   options.batch_size = config_.batch_size;
   options.pool = config_.pool;
   options.seed = config_.seed;
-  options.rank = world_.rank();
-  options.ranks = world_.size();
+  options.rank = loader_ranks() == 1 ? 0 : world_.rank();
+  options.ranks = loader_ranks();
   collective_try(world_, [&] { train_loader_.emplace(*corpus_, "train", options); });
   validator_ = std::make_unique<Validator>(world_, *corpus_, options, config_);
 }
@@ -254,7 +261,7 @@ std::optional<nlohmann::json> TrainingRun::resume() {
   if (!loaded) return std::nullopt;
   restore(*loaded);
   const TrainingState& state = loaded->state;
-  if (static_cast<int>(state.cursors.size()) != world_.size())
+  if (static_cast<int>(state.cursors.size()) != loader_ranks())
     log_->say("tandem-train: the checkpoint was written by " +
               std::to_string(state.cursors.size()) + " rank(s): the rest of epoch " +
               std::to_string(state.epoch) + " (every example not yet seen, once) is split over " +
@@ -289,7 +296,8 @@ void TrainingRun::restore(const LoadedCheckpoint& loaded) {
   scheduler_->restore_validations_without_improvement(state.validations_without_improvement);
   scheduler_->saved(state.step);  // that checkpoint exists: not written again at once
   scheduler_->restore_elapsed_seconds(state.elapsed_seconds);
-  const bool same_ranks = static_cast<int>(state.cursors.size()) == world_.size();
+  if (exact_sum_) exact_sum_->set_scale_bits(static_cast<int>(state.gradient_scale_bits));
+  const bool same_ranks = static_cast<int>(state.cursors.size()) == loader_ranks();
   collective_try(world_, [&] {
     if (same_ranks)
       train_loader_->seek(state.cursors[static_cast<size_t>(world_.rank())], state.origin);
@@ -304,10 +312,13 @@ void TrainingRun::restore(const LoadedCheckpoint& loaded) {
 TrainingState TrainingRun::capture_state() {
   TrainingState state;
   const data::LoaderCursor cursor = train_loader_->cursor();
+  if (exact_sum_) state.gradient_scale_bits = exact_sum_->scale_bits();
   const std::vector<uint64_t> fields[3] = {world_.all_gather(static_cast<uint64_t>(cursor.epoch)),
                                            world_.all_gather(static_cast<uint64_t>(cursor.window)),
                                            world_.all_gather(static_cast<uint64_t>(cursor.batch))};
-  for (size_t r = 0; r < fields[0].size(); ++r)
+  // --deterministic: one global loader, the same cursor on every rank.
+  const size_t loaders = static_cast<size_t>(loader_ranks());
+  for (size_t r = 0; r < loaders; ++r)
     state.cursors.push_back({static_cast<int64_t>(fields[0][r]), static_cast<int64_t>(fields[1][r]),
                              static_cast<int64_t>(fields[2][r])});
   state.origin = train_loader_->origin();
@@ -362,21 +373,30 @@ double TrainingRun::epoch_position() const {
 }
 
 // This rank's micro-batches (none once its share of the epoch is used up). Agreed, so a
-// corrupt shard on one rank stops every rank with its message.
-std::vector<data::Batch> TrainingRun::next_micro_batches() {
+// corrupt shard on one rank stops every rank with its message. --deterministic: every rank reads
+// the same --step-microbatches micro-batches of the global plan and keeps those at positions
+// rank, rank + ranks, ... (the plan, and so the step, does not depend on the rank count).
+TrainingRun::StepBatches TrainingRun::next_micro_batches() {
   const auto start = std::chrono::steady_clock::now();
-  std::vector<data::Batch> micro_batches;
+  StepBatches step;
+  const int count = config_.deterministic ? config_.step_microbatches : config_.accumulation;
   collective_try(world_, [&] {
-    for (int i = 0; i < config_.accumulation; ++i) {
+    for (int i = 0; i < count; ++i) {
       std::optional<data::Batch> batch = train_loader_->next();
       if (!batch) break;
+      if (config_.deterministic && i % world_.size() != world_.rank()) continue;
       interval_.real_tokens += train_loader_->last_padding().real_tokens;
       interval_.padded_tokens += train_loader_->last_padding().padded_tokens;
-      micro_batches.push_back(std::move(*batch));
+      step.batches.push_back(std::move(*batch));
+      step.positions.push_back(i);
     }
   });
   interval_.data_wait += seconds_since(start);
-  return micro_batches;
+  return step;
+}
+
+int TrainingRun::loader_ranks() const {
+  return config_.deterministic ? 1 : world_.size();
 }
 
 StopReason TrainingRun::end_epoch() {
@@ -409,7 +429,10 @@ void TrainingRun::count_step(const StepResult& result) {
                              " consecutive steps (last: step " + std::to_string(step) +
                              "); lower --lr or raise --clip-norm");
     log_->say("step " + std::to_string(step) +
-              ": non-finite loss or gradient on some rank; update skipped");
+              (result.overflow
+                   ? ": a gradient too large for the exact sum's scale; update skipped, scale "
+                     "lowered to 2^-" + std::to_string(exact_sum_->scale_bits())
+                   : ": non-finite loss or gradient on some rank; update skipped"));
   } else {
     consecutive_skips_ = 0;
   }

@@ -59,7 +59,12 @@ class TrainingRun {
 
   void save(bool is_best);
   double epoch_position() const;
-  std::vector<data::Batch> next_micro_batches();
+  struct StepBatches {
+    std::vector<data::Batch> batches;
+    std::vector<int64_t> positions;  // of each in the step (its place in the global plan)
+  };
+  StepBatches next_micro_batches();
+  int loader_ranks() const;  // the rank count the loader's plan is cut for (1: --deterministic)
   StopReason end_epoch();
   void count_step(const StepResult& result);
   void check_replicas(int64_t step);
@@ -91,6 +96,7 @@ class TrainingRun {
   std::unique_ptr<Trainer> trainer_;
   std::unique_ptr<LrSchedule> schedule_;
   std::unique_ptr<BucketedAllReduce> reducer_;
+  std::unique_ptr<ExactSum> exact_sum_;  // --deterministic
   std::optional<data::BatchLoader> train_loader_;
   std::unique_ptr<Validator> validator_;
   MemoryEstimate memory_estimate_;

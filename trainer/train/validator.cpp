@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "trainer/dist/agreement.h"
+#include "trainer/dist/exact_sum.h"
 #include "trainer/train/clock.h"
 
 namespace tandem::trainer {
@@ -25,6 +26,29 @@ std::pair<double, int64_t> validation_loss(const MpiWorld& world, Seq2SeqModel& 
   return {totals[1] > 0 ? totals[0] / totals[1] : 0.0, static_cast<int64_t>(totals[1])};
 }
 
+// --deterministic: every rank reads the split's one global plan and evaluates batches rank,
+// rank + ranks, ...; the losses are summed exactly, so the value does not depend on the rank
+// count. (A non-finite loss makes the value NaN, as in the float sum.)
+std::pair<double, int64_t> exact_validation_loss(const MpiWorld& world, Seq2SeqModel& model,
+                                                 data::BatchLoader& loader) {
+  ExactSum sum(&world, 0, 1);
+  sum.begin_step();
+  collective_try(world, [&] {
+    loader.start_epoch(0);
+    for (int64_t index = 0; auto batch = loader.next(); ++index)
+      if (index % world.size() == world.rank()) {
+        const ops::LossSum loss = model.evaluate(*batch);
+        sum.add(nullptr, loss.loss, loss.tokens);
+      }
+  });
+  const ExactSum::Result result = sum.finish(nullptr);
+  const StepTotals& totals = result.totals;
+  const double loss = result.non_finite ? std::nan("")
+                      : totals.tokens > 0 ? totals.loss / static_cast<double>(totals.tokens)
+                                          : 0.0;
+  return {loss, totals.tokens};
+}
+
 }  // namespace
 
 Validator::Validator(const MpiWorld& world, const data::Corpus& corpus, data::LoaderOptions options,
@@ -44,7 +68,9 @@ Validator::Validator(const MpiWorld& world, const data::Corpus& corpus, data::Lo
 
 bool Validator::run(Seq2SeqModel& model, LrSchedule& schedule, MetricsLog& log, int64_t step,
                     int64_t epoch) {
-  const auto [loss, tokens] = validation_loss(world_, model, *loader_);
+  const auto [loss, tokens] = config_.deterministic
+                                  ? exact_validation_loss(world_, model, *loader_)
+                                  : validation_loss(world_, model, *loader_);
   nlohmann::json record = {{"type", "valid"}, {"step", step},          {"epoch", epoch},
                            {"loss", loss},    {"ppl", std::exp(loss)}, {"tokens", tokens}};
   char line[300];

@@ -1,0 +1,62 @@
+// Exact sums for --deterministic training (docs/training.md, "Deterministic training"). Float
+// addition is not associative, so summing micro-batch gradients grouped by rank makes the result
+// depend on the rank count. Here each micro-batch's finished gradient is turned into 64-bit
+// fixed point (value x 2^scale_bits, rounded to nearest) and added as integers, within a rank and
+// across ranks (MPI_SUM on MPI_INT64_T): integer addition is exact and associative, so the sum
+// has the same bits for any rank count, order or MPI algorithm. A term that would not fit (its
+// magnitude could overflow the sum of max_terms terms) or is not finite is flagged; the flags
+// are summed too, so every rank sees them and skips the same step.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "trainer/dist/gradient_reducer.h"
+#include "trainer/dist/mpi_world.h"
+
+namespace tandem::trainer {
+
+class ExactSum {
+ public:
+  static constexpr int kDefaultScaleBits = 32;  // resolution 2^-32 of a loss-sum gradient
+  static constexpr int kLossScaleBits = 32;     // of the loss totals (never lowered)
+  static constexpr int kScaleBitsStep = 8;      // how far an overflow lowers the scale
+
+  // size: floats per gradient; max_terms: the most gradients one step adds over all ranks (the
+  // step's micro-batches). world: null (one process) or the ranks to sum over.
+  ExactSum(const MpiWorld* world, size_t size, int max_terms);
+
+  void begin_step();  // zero the sums and flags
+  // Adds one micro-batch's gradient (`size` floats) and its loss and token totals.
+  void add(const float* gradient, double loss, int64_t tokens);
+
+  struct Result {
+    StepTotals totals;     // over all ranks
+    bool non_finite = false;  // some rank saw a NaN or infinity
+    bool overflow = false;    // some rank saw a term too large for the scale
+  };
+  // Collective: sums over ranks and writes the sum, x 2^-scale_bits, into `gradient`.
+  Result finish(float* gradient);
+
+  int scale_bits() const { return scale_bits_; }
+  void set_scale_bits(int bits) { scale_bits_ = bits; }
+  // After an overflow: a coarser scale, so the next steps fit.
+  void lower_scale() { scale_bits_ -= kScaleBitsStep; }
+
+  // Bytes one finish() all-reduces (the gradient as int64 plus the totals).
+  size_t reduced_bytes() const { return sums_.size() * sizeof(int64_t) + sizeof(totals_); }
+
+ private:
+  const MpiWorld* world_;
+  std::vector<int64_t> sums_;
+  double limit_;  // |term| must stay below this, so max_terms terms cannot overflow int64
+  int scale_bits_ = kDefaultScaleBits;
+  int64_t totals_[4] = {0, 0, 0, 0};  // loss (fixed point), tokens, non-finite, overflow
+};
+
+// `value` x 2^bits rounded to the nearest integer (ties to even); false if it is not finite or
+// |value x 2^bits| >= limit (then `out` is untouched).
+bool to_fixed_point(double value, int bits, double limit, int64_t& out);
+
+}  // namespace tandem::trainer
