@@ -210,7 +210,7 @@ void TrainingRun::open_loaders() {
   options.batch_size = config_.batch_size;
   options.pool = config_.pool;
   options.seed = config_.seed;
-  options.rank = loader_ranks() == 1 ? 0 : world_.rank();
+  options.rank = loader_rank();
   options.ranks = loader_ranks();
   collective_try(world_, [&] { train_loader_.emplace(*corpus_, "train", options); });
   validator_ = std::make_unique<Validator>(world_, *corpus_, options, config_);
@@ -300,7 +300,7 @@ void TrainingRun::restore(const LoadedCheckpoint& loaded) {
   const bool same_ranks = static_cast<int>(state.cursors.size()) == loader_ranks();
   collective_try(world_, [&] {
     if (same_ranks)
-      train_loader_->seek(state.cursors[static_cast<size_t>(world_.rank())], state.origin);
+      train_loader_->seek(state.cursors[static_cast<size_t>(loader_rank())], state.origin);
     else
       train_loader_->seek(
           {state.epoch, 0, 0},
@@ -397,6 +397,10 @@ TrainingRun::StepBatches TrainingRun::next_micro_batches() {
 
 int TrainingRun::loader_ranks() const {
   return config_.deterministic ? 1 : world_.size();
+}
+
+int TrainingRun::loader_rank() const {
+  return config_.deterministic ? 0 : world_.rank();
 }
 
 StopReason TrainingRun::end_epoch() {

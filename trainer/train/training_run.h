@@ -64,7 +64,10 @@ class TrainingRun {
     std::vector<int64_t> positions;  // of each in the step (its place in the global plan)
   };
   StepBatches next_micro_batches();
-  int loader_ranks() const;  // the rank count the loader's plan is cut for (1: --deterministic)
+  // The rank count the loader's plan is cut for, and this rank's place in it (--deterministic:
+  // one global plan, read by every rank as rank 0 of 1).
+  int loader_ranks() const;
+  int loader_rank() const;
   StopReason end_epoch();
   void count_step(const StepResult& result);
   void check_replicas(int64_t step);
