@@ -2,6 +2,7 @@
 // their batches (with accumulation, with clipping), replicas stay bit-identical, a NaN on one
 // rank makes every rank skip, a rank without data does not block the others, and disagreement
 // becomes the same error on every rank. Every rank computes the one-rank reference itself.
+// With exact sums (--deterministic), N ranks have one rank's bits, and an overflow is skipped.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "ops/errors.h"
 #include "tests/test_utils.h"
 #include "trainer/dist/agreement.h"
+#include "trainer/dist/exact_sum.h"
 #include "trainer/dist/gradient_allreduce.h"
 #include "trainer/dist/mpi_world.h"
 #include "trainer/model/seq2seq_model.h"
@@ -172,6 +174,90 @@ TEST(Distributed, RankWithoutDataTakesPartWithoutBlockingTheOthers) {
   testing::expect_near_all("parameters", distributed.model.params().values(),
                            reference.model.params().values(), reference.model.params().total_size(),
                            1e-5);
+}
+
+// --deterministic: a step's micro-batches are one global list; micro-batch i runs on rank
+// i mod P, with its position i as noise key, and the sums are exact.
+struct ExactReplica {
+  ops::DnnlContext ctx;
+  trainer::Seq2SeqModel model;
+  trainer::Trainer trainer;
+  trainer::ExactSum sum;
+  ExactReplica(const trainer::MpiWorld* ranks, int step_micro_batches)
+      : model(dropout_model(), ctx),
+        trainer(model, step_config(1.0)),
+        sum(ranks, model.params().total_size(), step_micro_batches) {
+    model.initialize(5);
+    trainer.set_exact_sum(&sum);
+  }
+  static trainer::ModelConfig dropout_model() {
+    trainer::ModelConfig config = tiny_model();
+    config.dropout = 0.3f;
+    return config;
+  }
+  // Micro-batches of step `step` at positions `rank`, `rank + ranks`, ... of `count`.
+  trainer::StepResult step(int step, int count, int rank, int ranks) {
+    std::vector<data::Batch> batches;
+    std::vector<int64_t> positions;
+    for (int i = rank; i < count; i += ranks) {
+      batches.push_back(kTask.batch(static_cast<uint64_t>(5000 + step * 100 + i * 10),
+                                    2 + static_cast<uint64_t>(i % 3)));
+      positions.push_back(i);
+    }
+    std::vector<const data::Batch*> pointers;
+    for (const data::Batch& batch : batches) pointers.push_back(&batch);
+    return trainer.train_step(pointers, positions);
+  }
+  std::vector<float> values() const {
+    const ops::ParamStore& store = model.params();
+    return {store.values(), store.values() + store.total_size()};
+  }
+};
+
+TEST(Deterministic, NRanksHaveTheBitsOfOneRank) {
+  constexpr int kMicroBatches = 5;  // not a multiple of 2 or 3: some ranks take one more
+  ExactReplica distributed(world, kMicroBatches), reference(nullptr, kMicroBatches);
+  for (int step = 0; step < 6; ++step) {
+    const trainer::StepResult mine =
+        distributed.step(step, kMicroBatches, world->rank(), world->size());
+    const trainer::StepResult theirs = reference.step(step, kMicroBatches, 0, 1);
+    ASSERT_FALSE(mine.skipped);
+    EXPECT_EQ(mine.global.tokens, theirs.global.tokens);
+    EXPECT_EQ(mine.global.loss, theirs.global.loss) << "step " << step;
+    EXPECT_EQ(mine.grad_norm, theirs.grad_norm) << "step " << step;
+    ASSERT_TRUE(distributed.values() == reference.values()) << "parameters differ after step "
+                                                              << step;
+  }
+  // The optimizer state too.
+  EXPECT_TRUE(distributed.trainer.optimizer().second_moment() ==
+              reference.trainer.optimizer().second_moment());
+}
+
+TEST(Deterministic, AnOverflowOnOneRankIsSkippedEverywhereAndLowersTheScale) {
+  constexpr int kMicroBatches = 4;
+  ExactReplica replica(world, kMicroBatches);
+  const int bad_rank = world->size() - 1;
+  replica.trainer.set_gradient_hook([&](ops::ParamStore& store, size_t) {
+    if (world->rank() == bad_rank && replica.trainer.step() == 2)
+      store.grads()[store.find("output/bias")->offset + 3] = 1e30f;  // finite, far too large
+  });
+  for (int step = 0; step < 5; ++step) {
+    const std::vector<float> before = replica.values();
+    const trainer::StepResult result =
+        replica.step(step, kMicroBatches, world->rank(), world->size());
+    if (step == 2) {
+      EXPECT_TRUE(result.skipped && result.overflow) << "rank " << world->rank();
+      EXPECT_TRUE(replica.values() == before) << "parameters moved on a skipped step";
+    } else {
+      EXPECT_FALSE(result.skipped) << "step " << step;
+      EXPECT_FALSE(replica.values() == before) << "step " << step;
+    }
+    EXPECT_EQ(replica.sum.scale_bits(), trainer::ExactSum::kDefaultScaleBits -
+                                            (step >= 2 ? trainer::ExactSum::kScaleBitsStep : 0));
+  }
+  const ops::ParamStore& store = replica.model.params();
+  const auto sums = world->all_gather(trainer::bit_checksum(store.values(), store.total_size()));
+  for (uint64_t sum : sums) EXPECT_EQ(sum, sums[0]);
 }
 
 TEST(Distributed, DisagreementIsTheSameErrorOnEveryRank) {
