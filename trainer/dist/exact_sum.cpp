@@ -1,6 +1,7 @@
 #include "trainer/dist/exact_sum.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "ops/errors.h"
@@ -9,6 +10,10 @@ namespace tandem::trainer {
 namespace {
 
 enum Total { kLoss, kTokens, kNonFinite, kOverflow };
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 }  // namespace
 
@@ -25,9 +30,11 @@ ExactSum::ExactSum(const MpiWorld* world, size_t size, int max_terms)
 void ExactSum::begin_step() {
   std::fill(sums_.begin(), sums_.end(), 0);
   std::fill(std::begin(totals_), std::end(totals_), 0);
+  conversion_seconds_ = 0.0;
 }
 
 void ExactSum::add(const float* gradient, double loss, int64_t tokens) {
+  const auto start = std::chrono::steady_clock::now();
   const auto count = static_cast<int64_t>(sums_.size());
   const int bits = scale_bits_;
   const double limit = limit_;
@@ -52,6 +59,7 @@ void ExactSum::add(const float* gradient, double loss, int64_t tokens) {
   else
     ++totals_[kNonFinite];
   totals_[kTokens] += tokens;
+  conversion_seconds_ += seconds_since(start);
 }
 
 ExactSum::Result ExactSum::finish(float* gradient) {
@@ -64,11 +72,14 @@ ExactSum::Result ExactSum::finish(float* gradient) {
         MPI_Allreduce(MPI_IN_PLACE, totals_, 4, MPI_INT64_T, MPI_SUM, world_->comm()),
         "MPI_Allreduce");
   }
+  const auto start = std::chrono::steady_clock::now();
   const auto count = static_cast<int64_t>(sums_.size());
   const int bits = scale_bits_;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < count; ++i)
-    gradient[i] = static_cast<float>(std::ldexp(static_cast<double>(sums_[static_cast<size_t>(i)]), -bits));
+    gradient[i] =
+        static_cast<float>(std::ldexp(static_cast<double>(sums_[static_cast<size_t>(i)]), -bits));
+  conversion_seconds_ += seconds_since(start);
   Result result;
   result.totals.loss = std::ldexp(static_cast<double>(totals_[kLoss]), -kLossScaleBits);
   result.totals.tokens = totals_[kTokens];

@@ -46,6 +46,8 @@ class ExactSum {
 
   // Bytes one finish() all-reduces (the gradient as int64 plus the totals).
   size_t reduced_bytes() const { return sums_.size() * sizeof(int64_t) + sizeof(totals_); }
+  // Seconds of this step spent converting to and from fixed point (the all-reduce excluded).
+  double conversion_seconds() const { return conversion_seconds_; }
 
  private:
   const MpiWorld* world_;
@@ -53,6 +55,7 @@ class ExactSum {
   double limit_;  // |term| must stay below this, so max_terms terms cannot overflow int64
   int scale_bits_ = kDefaultScaleBits;
   int64_t totals_[4] = {0, 0, 0, 0};  // loss (fixed point), tokens, non-finite, overflow
+  double conversion_seconds_ = 0.0;
 };
 
 // `value` x 2^bits rounded to the nearest integer (ties to even); false if it is not finite or

@@ -41,6 +41,7 @@ void ProgressInterval::add(const StepResult& result, const Trainer& trainer,
   compute += trainer.compute_seconds();
   reduce += trainer.reduce_seconds();
   update += trainer.update_seconds();
+  fixed_point += trainer.fixed_point_seconds();
   early += early_fraction;
 }
 
@@ -84,7 +85,8 @@ void log_progress(const MpiWorld& world, MetricsLog& log, const ProgressInterval
               {{"data_wait", interval.data_wait / n},
                {"forward_backward", interval.compute / n},
                {"allreduce_wait", interval.reduce / n},
-               {"optimizer", interval.update / n}}},
+               {"optimizer", interval.update / n},
+               {"fixed_point", interval.fixed_point / n}}},
              {"allreduce_started_early", interval.early / n},
              {"slowest_rank", slowest - times.begin()},
              {"slowest_step_s", static_cast<double>(*slowest) * 1e-9},

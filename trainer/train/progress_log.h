@@ -34,7 +34,7 @@ class MetricsLog {
 
 // Figures of the steps since the last progress line.
 struct ProgressInterval {
-  double loss = 0, data_wait = 0, compute = 0, reduce = 0, update = 0, early = 0;
+  double loss = 0, data_wait = 0, compute = 0, reduce = 0, update = 0, fixed_point = 0, early = 0;
   int64_t tokens = 0, steps = 0, real_tokens = 0, padded_tokens = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 

@@ -82,10 +82,12 @@ StepResult Trainer::exact_gradients(const std::vector<const data::Batch*>& micro
     result.local.loss += loss.loss;
     result.local.tokens += loss.tokens;
   }
-  compute_seconds_ = seconds_since(start);
+  compute_seconds_ = seconds_since(start) - exact_->conversion_seconds();
   start = std::chrono::steady_clock::now();
+  const double converted_before = exact_->conversion_seconds();
   const ExactSum::Result sum = exact_->finish(store.grads());
-  reduce_seconds_ = seconds_since(start);
+  fixed_point_seconds_ = exact_->conversion_seconds();
+  reduce_seconds_ = seconds_since(start) - (fixed_point_seconds_ - converted_before);
   result.global = sum.totals;
   result.overflow = sum.overflow && !sum.non_finite;
   result.skipped = sum.overflow || sum.non_finite;

@@ -70,6 +70,8 @@ class Trainer {
   double compute_seconds() const { return compute_seconds_; }
   double reduce_seconds() const { return reduce_seconds_; }
   double update_seconds() const { return update_seconds_; }
+  // --deterministic: converting gradients to and from fixed point (not in the two above).
+  double fixed_point_seconds() const { return fixed_point_seconds_; }
 
  private:
   StepResult reduced_gradients(const std::vector<const data::Batch*>& micro_batches);
@@ -85,7 +87,7 @@ class Trainer {
   std::function<void(ops::ParamStore&, size_t)> gradient_hook_;
   float learning_rate_;
   int64_t step_ = 0;
-  double compute_seconds_ = 0, reduce_seconds_ = 0, update_seconds_ = 0;
+  double compute_seconds_ = 0, reduce_seconds_ = 0, update_seconds_ = 0, fixed_point_seconds_ = 0;
 };
 
 }  // namespace tandem::trainer

@@ -197,6 +197,13 @@ void TrainingRun::build_model() {
   if (config_.deterministic) {
     exact_sum_ = std::make_unique<ExactSum>(&world_, params.total_size(), config_.step_microbatches);
     trainer_->set_exact_sum(exact_sum_.get());
+    const int K = config_.step_microbatches, P = world_.size();
+    log_->say("deterministic: a step is " + std::to_string(K) +
+              " micro-batch(es) of the global plan over " + std::to_string(P) + " rank(s)" +
+              (K < P            ? "; ranks " + std::to_string(K) + " and up have none (idle)"
+               : K % P != 0 ? "; some ranks run one more than others (a multiple of " +
+                                  std::to_string(P) + " balances them)"
+                            : ""));
   } else if (world_.size() > 1) {
     reducer_ = std::make_unique<BucketedAllReduce>(
         world_, params, static_cast<size_t>(config_.bucket_mb * (1 << 20)));
@@ -240,6 +247,8 @@ void TrainingRun::log_start() {
                {"threads", omp_get_max_threads()},
                {"parameters", params.parameter_count()},
                {"gradient_bytes", params.total_size() * sizeof(float)},
+               {"allreduce_bytes", exact_sum_ ? exact_sum_->reduced_bytes()
+                                              : params.total_size() * sizeof(float)},
                {"allreduce_blocking_s", blocking_allreduce_s}});
 }
 
