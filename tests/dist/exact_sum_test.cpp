@@ -25,12 +25,18 @@ std::vector<std::vector<float>> gradients(int count, size_t size) {
   return all;
 }
 
+// Adds a copy (ExactSum::add zeroes what it reads).
+void add(ExactSum& sum, std::vector<float> term, double loss, int64_t tokens) {
+  sum.add(term.data());
+  sum.add_totals(loss, tokens);
+}
+
 std::vector<float> exact_sum(const std::vector<std::vector<float>>& terms,
                              const std::vector<int>& order, ExactSum::Result* result = nullptr) {
   const size_t size = terms[0].size();
   ExactSum sum(nullptr, size, static_cast<int>(terms.size()));
   sum.begin_step();
-  for (int index : order) sum.add(terms[static_cast<size_t>(index)].data(), 0.5 * index, index);
+  for (int index : order) add(sum, terms[static_cast<size_t>(index)], 0.5 * index, index);
   std::vector<float> out(size);
   const ExactSum::Result r = sum.finish(out.data());
   if (result) *result = r;
@@ -69,6 +75,26 @@ TEST(ExactSum, TheSumHasTheSameBitsInAnyOrder) {
   EXPECT_TRUE(float_orders_differ);
 }
 
+TEST(ExactSum, TheLastMicroBatchAddedInPiecesAsBackwardEndsThemIsTheSame) {
+  const auto terms = gradients(3, 5000);
+  std::vector<float> whole = exact_sum(terms, {0, 1, 2});
+  ExactSum sum(nullptr, 5000, 3);
+  sum.begin_step();
+  add(sum, terms[0], 0, 0);
+  add(sum, terms[1], 0, 0);
+  std::vector<float> last = terms[2];
+  for (size_t offset : {4000, 4000, 2500, 7, 0}) sum.add_final(last.data(), offset);
+  EXPECT_EQ(last, terms[2]) << "the last micro-batch's gradient is only read";
+  std::vector<float> out(5000);
+  sum.finish(out.data());
+  EXPECT_EQ(out, whole);
+
+  std::vector<float> cleared = terms[0];
+  sum.begin_step();
+  sum.add(cleared.data());
+  EXPECT_EQ(cleared, std::vector<float>(5000, 0.0f)) << "add() leaves zeros for the next one";
+}
+
 TEST(ExactSum, ATermTooLargeForTheScaleIsAnOverflowNotANan) {
   auto terms = gradients(2, 64);
   terms[1][7] = 1e30f;
@@ -104,12 +130,12 @@ TEST(ExactSum, LoweringTheScaleTakesWhatOverflowedBefore) {
   ExactSum sum(nullptr, 64, 2);
   std::vector<float> out(64);
   sum.begin_step();
-  for (const auto& term : terms) sum.add(term.data(), 1.0, 1);
+  for (const auto& term : terms) add(sum, term, 1.0, 1);
   EXPECT_TRUE(sum.finish(out.data()).overflow);
   sum.lower_scale();
   EXPECT_EQ(sum.scale_bits(), ExactSum::kDefaultScaleBits - ExactSum::kScaleBitsStep);
   sum.begin_step();
-  for (const auto& term : terms) sum.add(term.data(), 1.0, 1);
+  for (const auto& term : terms) add(sum, term, 1.0, 1);
   EXPECT_FALSE(sum.finish(out.data()).overflow);
   EXPECT_NEAR(out[3], 1e9 + terms[0][3], 1e9 * 1e-7);
 }

@@ -6,7 +6,11 @@
 // has the same bits for any rank count, order or MPI algorithm. A term that would not fit (its
 // magnitude could overflow the sum of max_terms terms) or is not finite is flagged; the flags
 // are summed too, so every rank sees them and skips the same step.
+// As in the default mode (gradient_allreduce.h), the all-reduce overlaps the rank's last
+// backward: buckets from the end of the buffer are converted and sent as backward finishes them.
 #pragma once
+
+#include <mpi.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -24,19 +28,30 @@ class ExactSum {
   static constexpr int kScaleBitsStep = 8;      // how far an overflow lowers the scale
 
   // size: floats per gradient; max_terms: the most gradients one step adds over all ranks (the
-  // step's micro-batches). world: null (one process) or the ranks to sum over.
-  ExactSum(const MpiWorld* world, size_t size, int max_terms);
+  // step's micro-batches); bucket_bytes: of one MPI_Iallreduce. world: null (one process) or
+  // the ranks to sum over.
+  ExactSum(const MpiWorld* world, size_t size, int max_terms, size_t bucket_bytes = 16 << 20);
+  ~ExactSum();  // completes outstanding requests (never drops one)
+  ExactSum(const ExactSum&) = delete;
+  ExactSum& operator=(const ExactSum&) = delete;
 
   void begin_step();  // zero the sums and flags
-  // Adds one micro-batch's gradient (`size` floats) and its loss and token totals.
-  void add(const float* gradient, double loss, int64_t tokens);
+  // A micro-batch that is not this rank's last of the step: adds its whole gradient and zeroes
+  // it (so the next micro-batch's backward starts from zero).
+  void add(float* gradient);
+  // This rank's last micro-batch, while its backward runs: gradient[offset, size) is final.
+  // Adds the part not added yet and starts the all-reduce of every bucket it completes. Call
+  // with offset 0 once backward has ended.
+  void add_final(const float* gradient, size_t offset);
+  void add_totals(double loss, int64_t tokens);  // of each micro-batch
 
   struct Result {
-    StepTotals totals;     // over all ranks
+    StepTotals totals;        // over all ranks
     bool non_finite = false;  // some rank saw a NaN or infinity
     bool overflow = false;    // some rank saw a term too large for the scale
   };
-  // Collective: sums over ranks and writes the sum, x 2^-scale_bits, into `gradient`.
+  // Collective: completes the sums over ranks and writes the gradient's, x 2^-scale_bits, into
+  // `gradient`.
   Result finish(float* gradient);
 
   int scale_bits() const { return scale_bits_; }
@@ -44,17 +59,29 @@ class ExactSum {
   // After an overflow: a coarser scale, so the next steps fit.
   void lower_scale() { scale_bits_ -= kScaleBitsStep; }
 
-  // Bytes one finish() all-reduces (the gradient as int64 plus the totals).
+  // Bytes one step all-reduces (the gradient as int64 plus the totals).
   size_t reduced_bytes() const { return sums_.size() * sizeof(int64_t) + sizeof(totals_); }
   // Seconds of this step spent converting to and from fixed point (the all-reduce excluded).
   double conversion_seconds() const { return conversion_seconds_; }
 
  private:
+  // Adds gradient[begin, end) to the sums; zeroes it there too if `cleared` (== gradient).
+  void convert(const float* gradient, size_t begin, size_t end, float* cleared);
+  void launch_buckets_from(size_t offset);
+  bool distributed() const { return world_ && world_->size() > 1; }
+
   const MpiWorld* world_;
   std::vector<int64_t> sums_;
   double limit_;  // |term| must stay below this, so max_terms terms cannot overflow int64
   int scale_bits_ = kDefaultScaleBits;
   int64_t totals_[4] = {0, 0, 0, 0};  // loss (fixed point), tokens, non-finite, overflow
+  struct Bucket {
+    size_t begin, end;
+  };
+  std::vector<Bucket> buckets_;  // from the end of the buffer to its start
+  std::vector<MPI_Request> requests_;
+  size_t launched_ = 0;     // buckets whose all-reduce has started this step
+  size_t final_from_ = 0;   // the last micro-batch's gradient is added from here to the end
   double conversion_seconds_ = 0.0;
 };
 

@@ -62,25 +62,37 @@ StepResult Trainer::reduced_gradients(const std::vector<const data::Batch*>& mic
   return result;
 }
 
-// Each micro-batch's gradient on its own (zeroed before it), added to the exact sum; the sum
-// over ranks is exact, so the result has the same bits for any rank count (exact_sum.h).
+// Each micro-batch's gradient on its own (the buffer zeroed before it), added to the exact sum;
+// the sum over ranks is exact, so the result has the same bits for any rank count
+// (exact_sum.h). The last micro-batch is added and sent bucket by bucket as backward ends them.
 StepResult Trainer::exact_gradients(const std::vector<const data::Batch*>& micro_batches,
                                     const std::vector<int64_t>& positions) {
   ops::ParamStore& store = model_.params();
   auto start = std::chrono::steady_clock::now();
   StepResult result;
   exact_->begin_step();
+  {
+    ops::ScopedSection timer(model_.context().section_times(), "optimizer");
+    store.zero_grads();  // later micro-batches start from the zeros ExactSum::add leaves
+  }
+  const ops::GradientsReady ready = [this, &store](size_t offset) {
+    if (gradient_hook_) gradient_hook_(store, offset);
+    exact_->add_final(store.grads(), offset);
+  };
   for (size_t i = 0; i < micro_batches.size(); ++i) {
-    store.zero_grads();
     const uint64_t noise_key =
         ops::combine_keys(ops::combine_keys(config_.seed, static_cast<uint64_t>(step_)),
                           static_cast<uint64_t>(positions.at(i)));
     const ops::LossSum loss = model_.forward(*micro_batches[i], noise_key);
-    model_.backward(1.0f, {});
-    if (gradient_hook_) gradient_hook_(store, 0);
-    exact_->add(store.grads(), loss.loss, loss.tokens);
+    exact_->add_totals(loss.loss, loss.tokens);
     result.local.loss += loss.loss;
     result.local.tokens += loss.tokens;
+    const bool last = i + 1 == micro_batches.size();
+    model_.backward(1.0f, last ? ready : ops::GradientsReady{});
+    if (last)
+      exact_->add_final(store.grads(), 0);
+    else
+      exact_->add(store.grads());
   }
   compute_seconds_ = seconds_since(start) - exact_->conversion_seconds();
   start = std::chrono::steady_clock::now();

@@ -38,7 +38,7 @@ std::pair<double, int64_t> exact_validation_loss(const MpiWorld& world, Seq2SeqM
     for (int64_t index = 0; auto batch = loader.next(); ++index)
       if (index % world.size() == world.rank()) {
         const ops::LossSum loss = model.evaluate(*batch);
-        sum.add(nullptr, loss.loss, loss.tokens);
+        sum.add_totals(loss.loss, loss.tokens);
       }
   });
   const ExactSum::Result result = sum.finish(nullptr);
