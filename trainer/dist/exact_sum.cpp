@@ -2,7 +2,8 @@
 // buckets the same way):
 // 1. The conversion is one vectorised pass (a power-of-two multiply, a range check, rounding by
 //    nearbyint in the default rounding mode: to nearest, ties to even); it costs about a memory
-//    pass over the gradient, which is also why add() zeroes the gradient while reading it.
+//    pass over the gradient, so no extra passes: add() zeroes the gradient while reading it for
+//    the next micro-batch, and finish() zeroes the sums while reading them for the next step.
 // 2. A bucket is sent only after all of it is converted; the sums of a sent bucket are not
 //    touched again until finish() has waited for it.
 #include "trainer/dist/exact_sum.h"
@@ -47,7 +48,7 @@ ExactSum::~ExactSum() {
 }
 
 void ExactSum::begin_step() {
-  std::fill(sums_.begin(), sums_.end(), 0);
+  if (!sums_are_zero_) std::fill(sums_.begin(), sums_.end(), 0);  // a step that did not finish
   std::fill(std::begin(totals_), std::end(totals_), 0);
   final_from_ = sums_.size();
   conversion_seconds_ = 0.0;
@@ -55,6 +56,7 @@ void ExactSum::begin_step() {
 
 void ExactSum::convert(const float* gradient, size_t begin, size_t end, float* cleared) {
   const auto start = std::chrono::steady_clock::now();
+  sums_are_zero_ = false;
   const double scale = std::ldexp(1.0, scale_bits_), limit = limit_;
   int64_t* sums = sums_.data();
   int64_t too_large = 0, not_finite = 0;
@@ -128,10 +130,14 @@ ExactSum::Result ExactSum::finish(float* gradient) {
   }
   const auto start = std::chrono::steady_clock::now();
   const double unit = std::ldexp(1.0, -scale_bits_);
-  const int64_t* sums = sums_.data();
+  int64_t* sums = sums_.data();
   const size_t count = sums_.size();
 #pragma omp parallel for simd schedule(static)
-  for (size_t i = 0; i < count; ++i) gradient[i] = static_cast<float>(static_cast<double>(sums[i]) * unit);
+  for (size_t i = 0; i < count; ++i) {
+    gradient[i] = static_cast<float>(static_cast<double>(sums[i]) * unit);
+    sums[i] = 0;  // ready for the next step without another pass
+  }
+  sums_are_zero_ = true;
   conversion_seconds_ += seconds_since(start);
   Result result;
   result.totals.loss = std::ldexp(static_cast<double>(totals_[kLoss]), -kLossScaleBits);

@@ -83,6 +83,7 @@ class ExactSum {
   size_t launched_ = 0;     // buckets whose all-reduce has started this step
   size_t final_from_ = 0;   // the last micro-batch's gradient is added from here to the end
   double conversion_seconds_ = 0.0;
+  bool sums_are_zero_ = true;
 };
 
 // `value` x 2^bits rounded to the nearest integer (ties to even); false if it is not finite or
