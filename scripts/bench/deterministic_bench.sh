@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What --deterministic costs (a benchmark, not a test): tandem-train on the design's bench-small
-# and bench-base models (the shapes of train_bench.sh) in the default mode and with
+# and bench-base models (bench_lib.sh) in the default mode and with
 # --deterministic --step-microbatches RANKS (the same global batch: one micro-batch per rank and
 # step), at 1 rank x 1 thread and 2 ranks x 1 thread, runs alternating, REPEATS times each.
 # Prints target tokens/s of both, their ratio, the bytes all-reduced per step and the seconds per
@@ -16,16 +16,7 @@ work=build/deterministic_bench
 [ -n "${TANDEM_BUILD:-}" ] || scripts/build.sh > /dev/null
 mkdir -p "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-
-corpus() {  # corpus NAME VOCAB: as train_bench.sh
-  local dir="$work/corpus_$1"
-  [ -f "$dir/manifest.json" ] && return
-  LC_ALL=C awk -v words=$(($2 - 4)) 'BEGIN { srand(3); for (i = 0; i < 20000; ++i) {
-      line = ""; for (k = 0; k < 25; ++k) line = line (k ? " " : "") "w" int(rand() * words)
-      line = line "\t"; for (k = 0; k < 24; ++k) line = line (k ? " " : "") "w" int(rand() * words)
-      print line } }' > "$work/$1.tsv"
-  "$tandem_build/tandem-prep" --quiet --force --train "$work/$1.tsv" --tokenizer word -o "$dir" > /dev/null
-}
+source scripts/bench/bench_lib.sh
 
 summarise() {  # summarise RUN_DIR: one JSON line
   /usr/bin/python3 - "$1" <<'EOF'
@@ -45,23 +36,14 @@ results="$work/results.jsonl"
 : > "$results"
 for config in small base; do
   [ "$which" = all ] || [ "$which" = "$config" ] || continue
-  if [ "$config" = small ]; then
-    vocab=1000; shape=(--embedding-size 128 --hidden-size 256 --encoder-layers 1 --decoder-layers 1 --batch-size 32)
-    steps=60; log=10
-  else
-    vocab=8000; shape=(--embedding-size 512 --hidden-size 512 --encoder-layers 2 --decoder-layers 2 --batch-size 64)
-    steps=15; log=3
-  fi
-  corpus "$config" "$vocab"
+  bench_model "$config"
   for ranks in 1 2; do
     for repeat in $(seq 1 "$repeats"); do
       for mode in default deterministic; do
         run="$work/run_${config}_${ranks}x1_${mode}_$repeat"
         rm -rf "$run"
         extra=(); [ "$mode" = deterministic ] && extra=(--deterministic --step-microbatches "$ranks")
-        command=("$tandem_build/tandem-train" --corpus "$work/corpus_$config" "${shape[@]}" --batch-tokens 0 --bidirectional false
-                 --attention general --decoder-init final --dropout 0 --max-steps "$steps" --log-every "$log"
-                 --replica-check-every 0 --threads 1 --run-dir "$run" "${extra[@]}")
+        command=("${train[@]}" --threads 1 --run-dir "$run" "${extra[@]}")
         if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
         OMP_NUM_THREADS=1 "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
         summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"${ranks}x1\", \"mode\": \"$mode\", /" >> "$results"

@@ -27,21 +27,12 @@ fi
 [ -n "${TANDEM_BUILD:-}" ] || scripts/build.sh > /dev/null
 mkdir -p "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source scripts/bench/bench_lib.sh
 # PyTorch as fast as Debian allows: the OpenMP OpenBLAS with its AVX-512 kernels (the
 # OPENBLAS_CORETYPE/L2_SIZE overrides some machines set would force slower ones) and tcmalloc;
 # for the PyTorch runs only.
 torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
            LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)
-
-corpus() {  # corpus NAME VOCAB: 20k pairs, source 25 words, target 24 words (+ <eos> = 25)
-  local dir="$work/corpus_$1"
-  [ -f "$dir/manifest.json" ] && return
-  LC_ALL=C awk -v words=$(($2 - 4)) 'BEGIN { srand(3); for (i = 0; i < 20000; ++i) {
-      line = ""; for (k = 0; k < 25; ++k) line = line (k ? " " : "") "w" int(rand() * words)
-      line = line "\t"; for (k = 0; k < 24; ++k) line = line (k ? " " : "") "w" int(rand() * words)
-      print line } }' > "$work/$1.tsv"
-  "$tandem_build/tandem-prep" --quiet --force --train "$work/$1.tsv" --tokenizer word -o "$dir" > /dev/null
-}
 
 summarise() {  # summarise RUN_DIR: one JSON line from tandem's metrics
   /usr/bin/python3 - "$1" <<'EOF'
@@ -65,23 +56,14 @@ results="$work/results.jsonl"
 : > "$results"
 for config in small base; do
   [ "$which" = all ] || [ "$which" = "$config" ] || continue
-  if [ "$config" = small ]; then
-    vocab=1000; shape=(--embedding-size 128 --hidden-size 256 --encoder-layers 1 --decoder-layers 1 --batch-size 32)
-    steps=60; log=10
-  else
-    vocab=8000; shape=(--embedding-size 512 --hidden-size 512 --encoder-layers 2 --decoder-layers 2 --batch-size 64)
-    steps=15; log=3
-  fi
-  corpus "$config" "$vocab"
+  bench_model "$config"
   for layout in 1x1 1x2 2x1; do
     ranks=${layout%x*} threads=${layout#*x}
     for repeat in $(seq 1 "$repeats"); do
       for precision in f32 bf16; do
         run="$work/run_${config}_${layout}_${precision}_$repeat"
         rm -rf "$run"
-        command=("$tandem_build/tandem-train" --corpus "$work/corpus_$config" "${shape[@]}" --batch-tokens 0 --bidirectional false
-                 --attention general --decoder-init final --dropout 0 --max-steps "$steps" --log-every "$log"
-                 --replica-check-every 0 --threads "$threads" --precision "$precision" --run-dir "$run")
+        command=("${train[@]}" --threads "$threads" --precision "$precision" --run-dir "$run")
         if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
         OMP_NUM_THREADS=$threads "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
         summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"$layout\", \"precision\": \"$precision\", /" >> "$results"

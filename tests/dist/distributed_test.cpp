@@ -225,8 +225,8 @@ TEST(Deterministic, NRanksHaveTheBitsOfOneRank) {
     EXPECT_EQ(mine.global.tokens, theirs.global.tokens);
     EXPECT_EQ(mine.global.loss, theirs.global.loss) << "step " << step;
     EXPECT_EQ(mine.grad_norm, theirs.grad_norm) << "step " << step;
-    ASSERT_TRUE(distributed.values() == reference.values()) << "parameters differ after step "
-                                                              << step;
+    ASSERT_TRUE(distributed.values() == reference.values())
+        << "parameters differ after step " << step;
   }
   // The optimizer state too.
   EXPECT_TRUE(distributed.trainer.optimizer().second_moment() ==

@@ -32,13 +32,10 @@ bool to_fixed_point(double value, int bits, double limit, int64_t& out) {
 }
 
 ExactSum::ExactSum(const MpiWorld* world, size_t size, int max_terms, size_t bucket_bytes)
-    : world_(world), sums_(size, 0), limit_(std::ldexp(1.0, 62) / std::max(1, max_terms)) {
-  const size_t bucket = std::max<size_t>(1024, bucket_bytes / sizeof(int64_t));
-  for (size_t end = size; end > 0;) {
-    const size_t begin = end > bucket ? end - bucket : 0;
-    buckets_.push_back({begin, end});
-    end = begin;
-  }
+    : world_(world),
+      sums_(size, 0),
+      limit_(std::ldexp(1.0, 62) / std::max(1, max_terms)),
+      buckets_(buckets_from_end(size, bucket_bytes / sizeof(int64_t))) {
   requests_.reserve(buckets_.size());
 }
 

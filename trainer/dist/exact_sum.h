@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "trainer/dist/buckets.h"
 #include "trainer/dist/gradient_reducer.h"
 #include "trainer/dist/mpi_world.h"
 
@@ -75,13 +76,10 @@ class ExactSum {
   double limit_;  // |term| must stay below this, so max_terms terms cannot overflow int64
   int scale_bits_ = kDefaultScaleBits;
   int64_t totals_[4] = {0, 0, 0, 0};  // loss (fixed point), tokens, non-finite, overflow
-  struct Bucket {
-    size_t begin, end;
-  };
-  std::vector<Bucket> buckets_;  // from the end of the buffer to its start
+  std::vector<Bucket> buckets_;       // buckets.h
   std::vector<MPI_Request> requests_;
-  size_t launched_ = 0;     // buckets whose all-reduce has started this step
-  size_t final_from_ = 0;   // the last micro-batch's gradient is added from here to the end
+  size_t launched_ = 0;    // buckets whose all-reduce has started this step
+  size_t final_from_ = 0;  // the last micro-batch's gradient is added from here to the end
   double conversion_seconds_ = 0.0;
   bool sums_are_zero_ = true;
 };

@@ -17,14 +17,9 @@ namespace tandem::trainer {
 
 BucketedAllReduce::BucketedAllReduce(const MpiWorld& world, ops::ParamStore& store,
                                      size_t bucket_bytes)
-    : world_(world), store_(store) {
-  const size_t total = store.total_size();
-  const size_t bucket = std::max<size_t>(1024, bucket_bytes / sizeof(float));
-  for (size_t end = total; end > 0;) {
-    const size_t begin = end > bucket ? end - bucket : 0;
-    buckets_.push_back({begin, end});
-    end = begin;
-  }
+    : world_(world),
+      store_(store),
+      buckets_(buckets_from_end(store.total_size(), bucket_bytes / sizeof(float))) {
   requests_.reserve(buckets_.size());
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ops/param_store.h"
+#include "trainer/dist/buckets.h"
 #include "trainer/dist/gradient_reducer.h"
 #include "trainer/dist/mpi_world.h"
 
@@ -35,10 +36,7 @@ class BucketedAllReduce : public GradientReducer {
 
   const MpiWorld& world_;
   ops::ParamStore& store_;
-  struct Bucket {
-    size_t begin, end;  // in floats
-  };
-  std::vector<Bucket> buckets_;  // from the end of the buffer to its start
+  std::vector<Bucket> buckets_;  // buckets.h
   std::vector<MPI_Request> requests_;
   size_t launched_ = 0;  // buckets launched this step
   double wait_seconds_ = 0.0, launched_early_fraction_ = 0.0;

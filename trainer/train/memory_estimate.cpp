@@ -153,7 +153,8 @@ MemoryEstimate estimate_memory(const TrainConfig& config, const ParameterCounts&
       // written from that buffer, not copied).
       {"checkpoint", kFloat * P + optimizer},
   };
-  // --deterministic: the gradient's fixed-point sum, int64 per parameter (trainer/dist/exact_sum.h).
+  // --deterministic: the gradient's fixed-point sum, int64 per parameter
+  // (trainer/dist/exact_sum.h).
   if (config.deterministic) estimate.terms.push_back({"exact sums", 8.0 * P});
   return estimate;
 }

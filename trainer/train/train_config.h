@@ -24,7 +24,7 @@ struct TrainConfig {
   ops::OptimizerConfig optimizer;
   ScheduleConfig schedule;
   double clip_norm = 5.0;
-  int accumulation = 1;         // micro-batches per step and rank
+  int accumulation = 1;  // micro-batches per step and rank
   // Bit-identical results on any rank count (docs/training.md, "Deterministic training"): a step
   // is step_microbatches micro-batches of one global plan, micro-batch i on rank i mod ranks.
   bool deterministic = false;

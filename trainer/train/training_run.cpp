@@ -201,7 +201,7 @@ void TrainingRun::build_model() {
     const int K = config_.step_microbatches, P = world_.size();
     log_->say("deterministic: a step is " + std::to_string(K) +
               " micro-batch(es) of the global plan over " + std::to_string(P) + " rank(s)" +
-              (K < P            ? "; ranks " + std::to_string(K) + " and up have none (idle)"
+              (K < P        ? "; ranks " + std::to_string(K) + " and up have none (idle)"
                : K % P != 0 ? "; some ranks run one more than others (a multiple of " +
                                   std::to_string(P) + " balances them)"
                             : ""));
@@ -248,8 +248,8 @@ void TrainingRun::log_start() {
                {"threads", omp_get_max_threads()},
                {"parameters", params.parameter_count()},
                {"gradient_bytes", params.total_size() * sizeof(float)},
-               {"allreduce_bytes", exact_sum_ ? exact_sum_->reduced_bytes()
-                                              : params.total_size() * sizeof(float)},
+               {"allreduce_bytes",
+                exact_sum_ ? exact_sum_->reduced_bytes() : params.total_size() * sizeof(float)},
                {"allreduce_blocking_s", blocking_allreduce_s}});
 }
 
@@ -445,7 +445,8 @@ void TrainingRun::count_step(const StepResult& result) {
     log_->say("step " + std::to_string(step) +
               (result.overflow
                    ? ": a gradient too large for the exact sum's scale; update skipped, scale "
-                     "lowered to 2^-" + std::to_string(exact_sum_->scale_bits())
+                     "lowered to 2^-" +
+                         std::to_string(exact_sum_->scale_bits())
                    : ": non-finite loss or gradient on some rank; update skipped"));
   } else {
     consecutive_skips_ = 0;

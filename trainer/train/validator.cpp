@@ -43,7 +43,7 @@ std::pair<double, int64_t> exact_validation_loss(const MpiWorld& world, Seq2SeqM
   });
   const ExactSum::Result result = sum.finish(nullptr);
   const StepTotals& totals = result.totals;
-  const double loss = result.non_finite ? std::nan("")
+  const double loss = result.non_finite   ? std::nan("")
                       : totals.tokens > 0 ? totals.loss / static_cast<double>(totals.tokens)
                                           : 0.0;
   return {loss, totals.tokens};
@@ -68,9 +68,8 @@ Validator::Validator(const MpiWorld& world, const data::Corpus& corpus, data::Lo
 
 bool Validator::run(Seq2SeqModel& model, LrSchedule& schedule, MetricsLog& log, int64_t step,
                     int64_t epoch) {
-  const auto [loss, tokens] = config_.deterministic
-                                  ? exact_validation_loss(world_, model, *loader_)
-                                  : validation_loss(world_, model, *loader_);
+  const auto [loss, tokens] = config_.deterministic ? exact_validation_loss(world_, model, *loader_)
+                                                    : validation_loss(world_, model, *loader_);
   nlohmann::json record = {{"type", "valid"}, {"step", step},          {"epoch", epoch},
                            {"loss", loss},    {"ppl", std::exp(loss)}, {"tokens", tokens}};
   char line[300];
