@@ -124,6 +124,27 @@ TEST(TrainingState, ChecksumKeepsFormatVersionOneLayout) {
   EXPECT_EQ(trainer::checksum(state, 1), sum);
 }
 
+// A field added later (--deterministic's scale) may be missing from an older file: it reads as
+// its default, and at its default it is not in the checksum, so those files still verify.
+TEST(TrainingState, AFieldAddedLaterIsOptionalAndOutOfTheChecksumAtItsDefault) {
+  namespace h5 = data::h5;
+  TrainingState state = filled_state();
+  const uint64_t version_one = trainer::checksum(state, 1);
+  {
+    std::lock_guard<std::mutex> lock(h5::library_mutex());
+    h5::MemoryFile file("old.h5");
+    trainer::write_state(file.get(), state, "old.h5");
+    ASSERT_GE(H5Adelete(file.get(), "gradient_scale_bits"), 0);
+    EXPECT_EQ(trainer::read_state(file.get(), "old.h5"), state);
+    ASSERT_GE(H5Adelete(file.get(), "total_skips"), 0);
+    EXPECT_THROW(trainer::read_state(file.get(), "old.h5"), FormatError)
+        << "only fields added later may be missing";
+  }
+  state.gradient_scale_bits -= 8;  // an overflow lowered it: now it is content
+  EXPECT_NE(trainer::checksum(state, 1), version_one);
+  EXPECT_EQ(hdf5_round_trip(state).gradient_scale_bits, state.gradient_scale_bits);
+}
+
 // Measured fields (wall-clock time) are saved, restored and described, but identical runs differ
 // in them, so they are not content: neither the checksum nor equality sees them.
 TEST(TrainingState, MeasuredFieldsTravelButAreNotContent) {

@@ -152,7 +152,7 @@ uint64_t checksum(const TrainingState& state, uint64_t seed) {
   uint64_t sum = seed;
   std::vector<int64_t> integers;
   std::vector<double> reals;
-  for_each_field(state, [&](const char*, const auto& field) {
+  for_each_field(state, [&](const char* name, const auto& field) {
     using Field = decltype(field);
     if constexpr (is<Field, Cursors> || is<Field, data::EpochOrigin>) {
       const Cursors& cursors = [&]() -> const Cursors& {
@@ -169,7 +169,7 @@ uint64_t checksum(const TrainingState& state, uint64_t seed) {
         sum = content_checksum(&field.ranks, sizeof field.ranks, sum);
     } else if constexpr (is<Field, double>) {
       reals.push_back(field);
-    } else {
+    } else if (!added_later(name) || field != added_later_default(name)) {
       integers.push_back(field);
     }
   });

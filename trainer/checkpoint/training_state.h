@@ -56,9 +56,14 @@ void for_each_field(State& state, Visit&& visit) {
 }
 
 // Fields added after checkpoints without them were written: such a checkpoint reads them as the
-// default above (any other missing field is a damaged checkpoint).
+// default above (any other missing field is a damaged checkpoint), and the checksum includes
+// them only where they differ from it, so those files (and runs that never change the field)
+// keep their checksum. Integers only.
 inline bool added_later(const std::string& field) {
   return field == "gradient_scale_bits";
+}
+inline int64_t added_later_default(const std::string& /*field*/) {
+  return TrainingState{}.gradient_scale_bits;
 }
 
 // The fields measured during a run (wall-clock time): saved, restored, broadcast and described
