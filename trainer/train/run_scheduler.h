@@ -27,8 +27,9 @@ enum class StopReason {
 const char* stop_text(StopReason reason);
 int stop_exit_code(StopReason reason);
 
-// Set from signal handlers; the run agrees on them at the next step boundary, checkpoints and
-// stops (SIGINT: exit 130; preemption signals such as SIGTERM/SIGUSR1: exit 75).
+// Set by tandem-train's signal thread (trainer/apps/stop_signals.h); the run agrees on them at
+// the next step boundary, checkpoints and stops (SIGINT: exit 130; preemption signals such as
+// SIGTERM/SIGUSR1: exit 75).
 void request_stop();
 void request_preemption();
 
