@@ -86,7 +86,8 @@ void add_run(Settings& settings, TrainConfig& c) {
       .at_least(0)
       .add("max-skips", c.max_skips, "stop after N non-finite steps in a row")
       .at_least(1)
-      .add("bucket-mb", c.bucket_mb, "all-reduce bucket size (MiB)")
+      .add("bucket-mb", c.bucket_mb,
+           "all-reduce bucket size (MiB; --deterministic uses 1 MiB buckets of int64)")
       .above(0, 1024)
       .add("save-every", c.save_every,
            "steps between checkpoints (0: only at the end and on signals)")

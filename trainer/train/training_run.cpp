@@ -195,8 +195,8 @@ void TrainingRun::build_model() {
                              [&] { return std::make_unique<Trainer>(*model_, step_config); });
   schedule_ = std::make_unique<LrSchedule>(config_.schedule);
   if (config_.deterministic) {
-    exact_sum_ = std::make_unique<ExactSum>(&world_, params.total_size(), config_.step_microbatches,
-                                            static_cast<size_t>(config_.bucket_mb * (1 << 20)));
+    exact_sum_ =
+        std::make_unique<ExactSum>(&world_, params.total_size(), config_.step_microbatches);
     trainer_->set_exact_sum(exact_sum_.get());
     const int K = config_.step_microbatches, P = world_.size();
     log_->say("deterministic: a step is " + std::to_string(K) +
