@@ -103,7 +103,7 @@ StepResult Trainer::exact_gradients(const std::vector<const data::Batch*>& micro
   result.global = sum.totals;
   result.overflow = sum.overflow && !sum.non_finite;
   result.skipped = sum.overflow || sum.non_finite;
-  if (result.overflow && result.global.tokens > 0) exact_->lower_scale();  // on every rank
+  if (result.overflow) exact_->lower_scale();  // every rank sees the same summed flags
   return result;
 }
 

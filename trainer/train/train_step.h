@@ -23,7 +23,7 @@ struct TrainStepConfig {
   ops::OptimizerConfig optimizer;
   float learning_rate = 1e-3f;
   double clip_norm = 5.0;  // <= 0: no clipping
-  uint64_t seed = 1;       // noise key for dropout/sampling = f(seed, step, micro-batch, rank)
+  uint64_t seed = 1;       // noise key = f(seed, step, micro-batch, rank); exact sum: no rank
   int rank = 0;
 };
 
