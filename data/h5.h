@@ -51,6 +51,27 @@ std::mutex& library_mutex();
 // Files. Errors name `path`: IoError when it cannot be opened/created, FormatError when it is
 // not a readable HDF5 file.
 Handle create_file(const std::string& path);  // truncates
+// A file HDF5 writes straight to disk under `path`'s temporary name (data/atomic_file.h);
+// commit() closes it and moves it into place (fsync, rename, directory fsync). Until then `path`
+// itself is untouched, and a failure (the destructor without commit) removes the temporary file.
+// Errors name `path`; one with an operating-system cause (a full disk, a file-size limit) is an
+// IoError that says it. Used for checkpoints: written from the live buffers, so a save needs no
+// second copy of parameters and moments in memory. Requires: the library mutex held while used.
+class StagedFile {
+ public:
+  explicit StagedFile(const std::string& path);
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+  ~StagedFile();
+  hid_t get() const { return file_.get(); }
+  void commit();  // once
+
+ private:
+  std::string path_, temporary_;
+  Handle file_;
+  bool committed_ = false;
+};
+
 // The bytes of a file built in memory: HDF5's own buffer, handed over (never copied).
 struct Image {
   struct Free {

@@ -35,9 +35,24 @@ template <typename T>
 using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
 
 // Scratch buffers are resized per batch (keeping their capacity) and handed out as pointers.
+// They grow to exactly what is asked: resize alone may double the capacity, and batches of
+// varying size would leave every buffer up to twice its largest need.
 template <typename T>
 T* resized(AlignedVector<T>& buffer, int64_t count) {
+  if (static_cast<size_t>(count) > buffer.capacity()) buffer.reserve(static_cast<size_t>(count));
   buffer.resize(static_cast<size_t>(count));
+  return buffer.data();
+}
+
+// For large scratch whose old content is dead: grows to exactly `count` (std::vector's resize
+// may double the capacity and copies the old content), keeps the capacity when shrinking.
+template <typename T>
+T* regrown(AlignedVector<T>& buffer, size_t count) {
+  if (count > buffer.capacity()) {
+    AlignedVector<T>().swap(buffer);
+    buffer.reserve(count);
+  }
+  buffer.resize(count);
   return buffer.data();
 }
 

@@ -105,6 +105,7 @@ void Attention::scores(const float* queries, int64_t steps, const float* query_p
 dnnl::softmax_v2_forward::primitive_desc Attention::softmax_forward_pd(
     const memory::desc& md) const {
   return {{dnnl::prop_kind::forward_training, dnnl::algorithm::softmax_accurate, md, md, 1},
+          DnnlContext::attributes(),
           ctx_.engine()};
 }
 
@@ -117,8 +118,7 @@ void Attention::masked_softmax(float* weights, int64_t steps) {
   if (found == ctx_.primitive_cache().end())
     found = ctx_.remember(key, dnnl::softmax_v2_forward(softmax_forward_pd(md)));
   const memory data = user_memory(ctx_, md, weights);
-  found->second.execute(ctx_.stream(), {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});
-  ctx_.stream().wait();
+  ctx_.run(found->second, {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});
 }
 
 void Attention::softmax_backward(const float* weights, float* diff_weights, int64_t steps) {
@@ -129,14 +129,14 @@ void Attention::softmax_backward(const float* weights, float* diff_weights, int6
   auto found = ctx_.primitive_cache().find(key);
   if (found == ctx_.primitive_cache().end()) {
     const dnnl::softmax_v2_backward::primitive_desc pd(
-        {dnnl::algorithm::softmax_accurate, md, md, md, 1}, ctx_.engine(), softmax_forward_pd(md));
+        {dnnl::algorithm::softmax_accurate, md, md, md, 1}, DnnlContext::attributes(),
+        ctx_.engine(), softmax_forward_pd(md));
     found = ctx_.remember(key, dnnl::softmax_v2_backward(pd));
   }
   const memory diff = user_memory(ctx_, md, diff_weights);
-  found->second.execute(ctx_.stream(), {{DNNL_ARG_DST, user_memory(ctx_, md, weights)},
-                                        {DNNL_ARG_DIFF_DST, diff},
-                                        {DNNL_ARG_DIFF_SRC, diff}});
-  ctx_.stream().wait();
+  ctx_.run(found->second, {{DNNL_ARG_DST, user_memory(ctx_, md, weights)},
+                           {DNNL_ARG_DIFF_DST, diff},
+                           {DNNL_ARG_DIFF_SRC, diff}});
 }
 
 void Attention::forward(const float* queries, int64_t steps, float* context, AttentionTape* tape) {

@@ -55,14 +55,15 @@ void Dense::tanh_backward(const float* y, const float* diff_y, int64_t rows,
   if (found == cache.end()) {
     const auto algorithm = dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
     dnnl::eltwise_forward::primitive_desc hint(
-        {dnnl::prop_kind::forward_training, algorithm, md, 0.0f, 0.0f}, ctx_.engine());
-    dnnl::eltwise_backward::primitive_desc pd({algorithm, md, md, 0.0f, 0.0f}, ctx_.engine(), hint);
+        {dnnl::prop_kind::forward_training, algorithm, md, 0.0f, 0.0f}, DnnlContext::attributes(),
+        ctx_.engine());
+    dnnl::eltwise_backward::primitive_desc pd({algorithm, md, md, 0.0f, 0.0f},
+                                              DnnlContext::attributes(), ctx_.engine(), hint);
     found = ctx_.remember(key, dnnl::eltwise_backward(pd));
   }
-  found->second.execute(ctx_.stream(), {{DNNL_ARG_DST, user_memory(ctx_, md, y)},
-                                        {DNNL_ARG_DIFF_DST, user_memory(ctx_, md, diff_y)},
-                                        {DNNL_ARG_DIFF_SRC, user_memory(ctx_, md, diff_pre)}});
-  ctx_.stream().wait();
+  ctx_.run(found->second, {{DNNL_ARG_DST, user_memory(ctx_, md, y)},
+                           {DNNL_ARG_DIFF_DST, user_memory(ctx_, md, diff_y)},
+                           {DNNL_ARG_DIFF_SRC, user_memory(ctx_, md, diff_pre)}});
 }
 
 void Dense::backward(const float* x, const float* y, const float* diff_y, int64_t rows,

@@ -58,7 +58,7 @@ void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
     if (accumulate == Accumulate::kAdd) ops.append_sum(1.0f);
     if (activation == Activation::kTanh)
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f);
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = DnnlContext::attributes();
     attr.set_post_ops(ops);
     dnnl::matmul::desc desc =
         bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
@@ -69,8 +69,7 @@ void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
                                        {DNNL_ARG_WEIGHTS, user_memory(ctx, b_md, b.data)},
                                        {DNNL_ARG_DST, user_memory(ctx, c_md, c.data)}};
   if (bias) args.emplace(DNNL_ARG_BIAS, user_memory(ctx, bias_md, bias));
-  found->second.execute(ctx.stream(), args);
-  ctx.stream().wait();
+  ctx.run(found->second, std::move(args));
 }
 
 void add_column_sums(DnnlContext& ctx, const float* dy, int64_t rows, int64_t cols,

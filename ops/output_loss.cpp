@@ -30,12 +30,12 @@ void OutputLoss::softmax(float* data, int64_t rows, dnnl::algorithm algorithm) {
   auto found = cache.find(key);
   if (found == cache.end()) {
     dnnl::softmax_v2_forward::primitive_desc pd(
-        {dnnl::prop_kind::forward_inference, algorithm, md, md, 1}, ctx_.engine());
+        {dnnl::prop_kind::forward_inference, algorithm, md, md, 1}, DnnlContext::attributes(),
+        ctx_.engine());
     found = ctx_.remember(key, dnnl::softmax_v2_forward(pd));
   }
   const dnnl::memory memory = user_memory(ctx_, md, data);
-  found->second.execute(ctx_.stream(), {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});
-  ctx_.stream().wait();
+  ctx_.run(found->second, {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});
 }
 
 void OutputLoss::log_probabilities(const float* h, int64_t rows, float* logprobs) {

@@ -45,14 +45,14 @@ void make_gru_pds(dnnl::prop_kind prop, bool training, const RnnDescs& f, const 
   typename Forward::primitive_desc fpd(
       {prop, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter, f.bias,
        f.dst_layer, f.dst_iter},
-      engine);
+      DnnlContext::attributes(), engine);
   forward_pd = fpd;
   if (training)
     backward_pd = typename Backward::primitive_desc(
         {dnnl::prop_kind::backward, kLeftToRight, b.src_layer, b.src_iter, b.weights_layer,
          b.weights_iter, b.bias, b.dst_layer, b.dst_iter, d.src_layer, d.src_iter, d.weights_layer,
          d.weights_iter, d.bias, d.dst_layer, d.dst_iter},
-        engine, fpd);
+        DnnlContext::attributes(), engine, fpd);
 }
 
 // Builds the forward (and, for training, backward) primitive descriptors of `cell`.
@@ -68,7 +68,7 @@ void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& b
       dnnl::lstm_forward::primitive_desc fpd(
           {prop, kLeftToRight, f.src_layer, f.src_iter, f.src_iter_c, f.weights_layer,
            f.weights_iter, f.bias, f.dst_layer, f.dst_iter, f.dst_iter_c},
-          engine);
+          DnnlContext::attributes(), engine);
       forward_pd = fpd;
       if (training)
         backward_pd = dnnl::lstm_backward::primitive_desc({dnnl::prop_kind::backward,
@@ -91,7 +91,7 @@ void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& b
                                                            d.dst_layer,
                                                            d.dst_iter,
                                                            d.dst_iter_c},
-                                                          engine, fpd);
+                                                          DnnlContext::attributes(), engine, fpd);
       return;
     }
     case CellKind::kGru:
@@ -107,14 +107,14 @@ void make_pds(CellKind cell, bool training, const RnnDescs& f, const RnnDescs& b
       dnnl::vanilla_rnn_forward::primitive_desc fpd(
           {prop, tanh, kLeftToRight, f.src_layer, f.src_iter, f.weights_layer, f.weights_iter,
            f.bias, f.dst_layer, f.dst_iter},
-          engine);
+          DnnlContext::attributes(), engine);
       forward_pd = fpd;
       if (training)
         backward_pd = dnnl::vanilla_rnn_backward::primitive_desc(
             {dnnl::prop_kind::backward, tanh, kLeftToRight, b.src_layer, b.src_iter,
              b.weights_layer, b.weights_iter, b.bias, b.dst_layer, b.dst_iter, d.src_layer,
              d.src_iter, d.weights_layer, d.weights_iter, d.bias, d.dst_layer, d.dst_iter},
-            engine, fpd);
+            DnnlContext::attributes(), engine, fpd);
       return;
     }
   }
@@ -308,8 +308,8 @@ std::pair<const void*, void*> RnnLayer::begin_call(RnnTape::Call& call, const fl
   const void* source = x;
   void* destination = y;
   if (low) {
-    call.low_x.resize(static_cast<size_t>(steps * batch * input_size_));
-    call.low_y.resize(static_cast<size_t>(steps * batch * hidden));
+    regrown(call.low_x, static_cast<size_t>(steps * batch * input_size_));
+    regrown(call.low_y, static_cast<size_t>(steps * batch * hidden));
     convert_to_bf16(x, call.low_x.data(), steps * batch * input_size_);
     source = call.low_x.data();
     destination = call.low_y.data();
@@ -329,13 +329,16 @@ std::pair<const void*, void*> RnnLayer::begin_call(RnnTape::Call& call, const fl
 }
 
 // Runs the forward primitive over one segment (steps [t_begin, t_end) of its `batch` rows) from
-// `previous_state` (a state buffer of `previous_batch` rows) into segment.state.
-void RnnLayer::forward_segment(RnnTape::Segment& segment, int64_t full_batch, bool training,
-                               const unsigned char* source, unsigned char* destination,
-                               const unsigned char* previous_state, int64_t previous_batch) {
+// `previous_state` (a state buffer of `previous_batch` rows) into segment.state. workspace: the
+// call's arena (null for inference).
+void RnnLayer::forward_segment(RnnTape::Segment& segment, unsigned char* workspace,
+                               int64_t full_batch, const unsigned char* source,
+                               unsigned char* destination, const unsigned char* previous_state,
+                               int64_t previous_batch) {
   const int64_t hidden = hidden_size_, active = segment.batch;
   const int64_t steps = segment.t_end - segment.t_begin;
   const auto element = static_cast<int64_t>(element_size(type_));
+  const bool training = workspace != nullptr;
   Primitives& prims = primitives(steps, active, full_batch, training);
   const memory::desc h_state = state_md(active, hidden, type_), c_state = state_md(active, hidden);
   segment.state.resize(state_bytes(active, hidden, element_size(type_)));
@@ -362,13 +365,38 @@ void RnnLayer::forward_segment(RnnTape::Segment& segment, int64_t full_batch, bo
                  user_memory(ctx_, c_state,
                              segment.state.data() + cell_offset(active, hidden, element_bytes)));
   }
-  if (training) {
-    const memory::desc workspace_md = prims.forward_pd.workspace_desc();
-    segment.workspace.resize((workspace_md.get_size() + sizeof(float) - 1) / sizeof(float));
-    args.emplace(DNNL_ARG_WORKSPACE, user_memory(ctx_, workspace_md, segment.workspace.data()));
+  if (training)
+    args.emplace(DNNL_ARG_WORKSPACE, user_memory(ctx_, prims.forward_pd.workspace_desc(),
+                                                 workspace + segment.workspace_offset));
+  ctx_.run(prims.forward, std::move(args));
+}
+
+// Cuts the time axis at every distinct length (lengths non-increasing): a segment runs steps
+// [t_begin, t_end) over the rows still active. For training, also places every segment's
+// workspace in the call's arena, sized once for the whole call.
+void RnnLayer::plan_segments(RnnTape::Call& call, const int32_t* lengths, bool training) {
+  constexpr size_t kAlign = 64;
+  size_t workspace_bytes = 0;
+  int64_t t_begin = 0;
+  int64_t active = call.batch;  // sequences with length > t_begin are rows [0, active)
+  while (active > 0) {
+    const int64_t t_end = lengths[active - 1];
+    if (call.segment_count == call.segments.size()) call.segments.emplace_back();
+    RnnTape::Segment& segment = call.segments[call.segment_count++];
+    segment.t_begin = t_begin;
+    segment.t_end = t_end;
+    segment.batch = active;
+    segment.workspace_offset = workspace_bytes;
+    if (training) {
+      const size_t bytes = primitives(t_end - t_begin, active, call.batch, true)
+                               .forward_pd.workspace_desc()
+                               .get_size();
+      workspace_bytes += (bytes + kAlign - 1) / kAlign * kAlign;
+    }
+    while (active > 0 && lengths[active - 1] == t_end) --active;
+    t_begin = t_end;
   }
-  prims.forward.execute(ctx_.stream(), args);
-  ctx_.stream().wait();
+  regrown(call.workspace, workspace_bytes);
 }
 
 void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32_t* lengths,
@@ -381,20 +409,15 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
   const int64_t hidden = hidden_size_;
   const size_t element = element_size(type_);
   const auto [source, destination] = begin_call(call, x, steps, batch, h0, c0, y);
+  plan_segments(call, lengths, training);
   const unsigned char* previous_state = call.initial_state.data();
   int64_t previous_batch = batch;  // rows in the previous state buffer (its c part follows them)
-  int64_t t_begin = 0;
-  int64_t active = batch;  // sequences with length > t_begin are rows [0, active)
-  while (active > 0) {
-    const int64_t t_end = lengths[active - 1];
-    int64_t still_active = active;  // sequences that go on after t_end
-    while (still_active > 0 && lengths[still_active - 1] == t_end) --still_active;
-    if (call.segment_count == call.segments.size()) call.segments.emplace_back();
-    RnnTape::Segment& segment = call.segments[call.segment_count++];
-    segment.t_begin = t_begin;
-    segment.t_end = t_end;
-    segment.batch = active;
-    forward_segment(segment, batch, training, static_cast<const unsigned char*>(source),
+  for (size_t s = 0; s < call.segment_count; ++s) {
+    RnnTape::Segment& segment = call.segments[s];
+    const int64_t active = segment.batch;
+    const int64_t still_active = s + 1 < call.segment_count ? call.segments[s + 1].batch : 0;
+    forward_segment(segment, training ? call.workspace.data() : nullptr, batch,
+                    static_cast<const unsigned char*>(source),
                     static_cast<unsigned char*>(destination), previous_state, previous_batch);
 
     // Sequences that end at t_end are rows [still_active, active): their final states.
@@ -408,13 +431,12 @@ void RnnLayer::forward(const float* x, int64_t steps, int64_t batch, const int32
                                                  cell_offset(active, hidden, element)) +
                       still_active * hidden,
                   sizeof(float) * static_cast<size_t>(ending * hidden));
-    zero_rows(destination, element, t_begin, t_end, active, batch, hidden);
+    zero_rows(destination, element, segment.t_begin, segment.t_end, active, batch, hidden);
     previous_state = segment.state.data();
     previous_batch = active;
-    t_begin = t_end;
-    active = still_active;
   }
-  zero_rows(destination, element, t_begin, steps, 0, batch, hidden);
+  const int64_t t_done = call.segment_count ? call.segments[call.segment_count - 1].t_end : 0;
+  zero_rows(destination, element, t_done, steps, 0, batch, hidden);
   if (type_ == dt::bf16) convert_to_f32(call.low_y.data(), y, steps * batch * hidden);
 }
 
@@ -450,8 +472,8 @@ void RnnLayer::backward_segment(const RnnTape::Call& call, size_t s, const float
       {DNNL_ARG_DST_LAYER, user_memory(ctx_, sequence_md(steps, active, hidden, batch, type_),
                                        destination + y_offset * static_cast<int64_t>(element))},
       {DNNL_ARG_DST_ITER, user_memory(ctx_, h_state, segment.state.data())},
-      {DNNL_ARG_WORKSPACE,
-       user_memory(ctx_, prims.forward_pd.workspace_desc(), segment.workspace.data())},
+      {DNNL_ARG_WORKSPACE, user_memory(ctx_, prims.forward_pd.workspace_desc(),
+                                       call.workspace.data() + segment.workspace_offset)},
       {DNNL_ARG_DIFF_SRC_LAYER,
        user_memory(ctx_, sequence_md(steps, active, input_size_, batch), diff_x + x_offset)},
       {DNNL_ARG_DIFF_SRC_ITER, user_memory(ctx_, state, diff_src_iter_.data())},
@@ -473,8 +495,7 @@ void RnnLayer::backward_segment(const RnnTape::Call& call, size_t s, const float
                  user_memory(ctx_, state, diff_src_iter_.data() + active * hidden));
     args.emplace(DNNL_ARG_DIFF_DST_ITER_C, user_memory(ctx_, state, carry_.data() + state_size));
   }
-  prims.backward.execute(ctx_.stream(), args);
-  ctx_.stream().wait();
+  ctx_.run(prims.backward, std::move(args));
 }
 
 void RnnLayer::backward(RnnTape& tape, const float* diff_y, const float* diff_h_last,

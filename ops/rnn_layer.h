@@ -37,7 +37,10 @@ int bias_gate_count(CellKind cell);  // as G, except 4 for LBR-GRU (its extra re
 bool has_cell_state(CellKind cell);  // LSTM only
 
 // What a training forward saves for its backward: a stack of calls, each with its segments'
-// workspaces and states. Reused across steps (buffers keep their capacity).
+// states and one workspace arena that holds every segment's workspace. Reused across steps
+// (buffers keep their capacity). One arena per call, not one buffer per segment: a segment
+// index's buffer would keep the largest size it ever had, and the sum of those per-index maxima
+// is several times any one batch's need (measured: ~3x on CMUdict, docs/training.md).
 class RnnTape {
  public:
   void clear() { used_ = 0; }
@@ -47,7 +50,7 @@ class RnnTape {
   friend class RnnLayer;
   struct Segment {
     int64_t t_begin = 0, t_end = 0, batch = 0;
-    AlignedVector<float> workspace;
+    size_t workspace_offset = 0;         // in bytes, into Call::workspace
     AlignedVector<unsigned char> state;  // dst_iter [batch, H] (layer type), then dst_iter_c f32
   };
   struct Call {
@@ -57,6 +60,7 @@ class RnnTape {
     int64_t steps = 0, batch = 0;
     std::vector<Segment> segments;
     size_t segment_count = 0;
+    AlignedVector<unsigned char> workspace;      // every segment's workspace, 64-byte aligned each
     AlignedVector<unsigned char> initial_state;  // h0 [N, H] (layer type), then c0 [N, H] f32
   };
   Call& push();
@@ -116,7 +120,8 @@ class RnnLayer {
   std::pair<const void*, void*> begin_call(RnnTape::Call& call, const float* x, int64_t steps,
                                            int64_t batch, const float* h0, const float* c0,
                                            float* y);
-  void forward_segment(RnnTape::Segment& segment, int64_t full_batch, bool training,
+  void plan_segments(RnnTape::Call& call, const int32_t* lengths, bool training);
+  void forward_segment(RnnTape::Segment& segment, unsigned char* workspace, int64_t full_batch,
                        const unsigned char* source, unsigned char* destination,
                        const unsigned char* previous_state, int64_t previous_batch);
   void backward_segment(const RnnTape::Call& call, size_t s, const float* diff_y, float* diff_x);

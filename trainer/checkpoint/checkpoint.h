@@ -50,10 +50,11 @@ struct FloatSpan {
 using MomentViews = std::array<FloatSpan, 2>;
 MomentViews views_of(const Moments& moments);
 
-// The complete HDF5 file of one checkpoint, in memory (`path` names it in errors).
-data::h5::Image checkpoint_image(const std::string& path, const ops::ParamStore& params,
-                                 const MomentViews& moments, const TrainingState& state,
-                                 const CheckpointIdentity& identity);
+// Writes one checkpoint file at `path` (temporary file, fsync, rename, directory fsync; a
+// failure leaves `path` as it was and throws IoError/FormatError naming it).
+void write_checkpoint_file(const std::string& path, const ops::ParamStore& params,
+                           const MomentViews& moments, const TrainingState& state,
+                           const CheckpointIdentity& identity);
 
 struct LoadedCheckpoint {
   std::string path, run_id;

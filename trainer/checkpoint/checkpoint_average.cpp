@@ -58,9 +58,8 @@ std::string average_checkpoints(const std::vector<std::string>& inputs, const st
   }
   float* mean = newest.params->values();
   for (size_t k = 0; k < size; ++k) mean[k] = static_cast<float>(sum[k] / inputs.size());
-  const data::h5::Image image = checkpoint_image(output, *newest.params, views_of(newest.moments),
-                                                 newest.state, newest.identity);
-  data::write_file_atomically(output, image.view());
+  write_checkpoint_file(output, *newest.params, views_of(newest.moments), newest.state,
+                        newest.identity);
   if (!read_stored_checkpoint(output).verified)
     throw FormatError(output + ": the averaged checkpoint does not verify after writing");
   return newest.path;

@@ -123,8 +123,7 @@ std::string save_checkpoint(const std::string& directory, const ops::ParamStore&
   const auto& second = optimizer.second_moment();
   const MomentViews moments = {FloatSpan{first.data(), first.size()},
                                FloatSpan{second.data(), second.size()}};
-  const data::h5::Image image = checkpoint_image(path, params, moments, state, identity);
-  data::write_file_atomically(path, image.view());
+  write_checkpoint_file(path, params, moments, state, identity);
   data::write_file_atomically(directory + "/" + kLatest, name + "\n");
   if (is_best) data::write_file_atomically(directory + "/" + kBest, name + "\n");
 

@@ -1,11 +1,12 @@
-// One checkpoint file: its HDF5 layout (docs/checkpoints.md), written as an in-memory image and
-// read back with verification.
+// One checkpoint file: its HDF5 layout (docs/checkpoints.md), written and read back with
+// verification.
 // Constraints that shaped it:
 // 1. On load a file proves itself: format and version, every dataset's shape, and a content
 //    checksum over parameters, moments, cursors and counters. A file that fails is reported and
 //    an older one tried; a file for another model or vocabulary is an error instead.
-// 2. The image is built in memory and written by checkpoint_directory.cpp with checked POSIX
-//    I/O, so a full disk or a size limit is a clear errno, never a half-written HDF5 state.
+// 2. HDF5 writes straight from the live buffers into a temporary file that is renamed into
+//    place only when complete (h5::StagedFile): a full disk or a size limit is a clear error
+//    naming the file, never a half-written checkpoint, and a save needs no in-memory image.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -145,11 +146,11 @@ std::string incompatibility(hid_t root, const ops::ParamStore& params,
 
 }  // namespace
 
-h5::Image checkpoint_image(const std::string& path, const ops::ParamStore& params,
+void write_checkpoint_file(const std::string& path, const ops::ParamStore& params,
                            const MomentViews& moments, const TrainingState& state,
                            const CheckpointIdentity& identity) {
   std::lock_guard<std::mutex> lock(h5::library_mutex());
-  h5::MemoryFile file(path);
+  h5::StagedFile file(path);
   const hid_t root = file.get();
   for (const ops::ParamView& view : params.params())
     h5::write_float(root, view.name, view.value, view.shape, path);
@@ -169,7 +170,7 @@ h5::Image checkpoint_image(const std::string& path, const ops::ParamStore& param
   h5::set_attribute(root, "parameters", parameter_names(params), path);
   h5::set_attribute(root, "checksum",
                     checksum_text(params.values(), params.total_size(), moments, state), path);
-  return file.take_image();
+  file.commit();
 }
 
 CheckpointIdentity read_checkpoint_identity(const std::string& path, int64_t* step) {

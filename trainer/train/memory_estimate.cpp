@@ -149,9 +149,6 @@ MemoryEstimate estimate_memory(const TrainConfig& config, const ParameterCounts&
       {"weight copies", 2 * (bf16 ? kBf16 : kFloat) * recurrent + (bf16 ? kBf16 * P : 0)},
       {"activations", kFloat * (source_rows * encoder_floats_per_row(model) +
                                 target_rows * decoder_floats_per_row(model, source_steps))},
-      // A save builds the whole file in memory (HDF5's image of parameters and moments; it is
-      // written from that buffer, not copied).
-      {"checkpoint", kFloat * P + optimizer},
   };
   // --deterministic: the gradient's fixed-point sum, int64 per parameter
   // (trainer/dist/exact_sum.h).
