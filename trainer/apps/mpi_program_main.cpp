@@ -10,6 +10,7 @@
 #include "ops/exit_codes.h"
 #include "trainer/apps/program_main.h"
 #include "trainer/dist/agreement.h"
+#include "trainer/dist/layout_advice.h"
 
 namespace tandem::apps {
 
@@ -59,6 +60,13 @@ void set_threads(const trainer::MpiWorld& world, const char* program, int reques
                  "%s: note: --threads %d is more than the %d CPUs a rank may use here; using %d\n",
                  program, requested, trainer::cpus_available(), threads);
   omp_set_num_threads(threads);
+}
+
+void advise_layout(const trainer::MpiWorld& world, const char* program) {
+  if (world.rank() != 0) return;
+  const std::string advice =
+      trainer::layout_advice(world.local_size(), omp_get_max_threads(), trainer::this_node());
+  if (!advice.empty()) std::fprintf(stderr, "%s: note: %s\n", program, advice.c_str());
 }
 
 }  // namespace tandem::apps

@@ -23,4 +23,7 @@ void parse_agreed(const trainer::MpiWorld& world, const std::function<void()>& p
 // CPUs a rank may use, rank 0 prints a note naming the number used.
 void set_threads(const trainer::MpiWorld& world, const char* program, int requested);
 
+// Rank 0 prints trainer::layout_advice for this job's ranks on rank 0's node, if any.
+void advise_layout(const trainer::MpiWorld& world, const char* program);
+
 }  // namespace tandem::apps

@@ -58,6 +58,7 @@ int train(int argc, char** argv, trainer::MpiWorld& world) {
     return kExitDone;
   }
   apps::set_threads(world, "tandem-train", cli.config.threads);
+  apps::advise_layout(world, "tandem-train");
   apps::start_stop_signal_thread(signals, cli.stop_deadline);
   return trainer::run_training(world, cli.config);
 }
