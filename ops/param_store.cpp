@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #include "ops/errors.h"
 #include "ops/rng.h"
+#include "ops/settings.h"
 
 namespace tandem::ops {
 namespace {
@@ -93,9 +96,48 @@ void ParamStore::finalize() {
   finalized_ = true;
 }
 
-void ParamStore::initialize(uint64_t seed) {
+std::string init_policy_text(const InitPolicy& policy) {
+  switch (policy.kind) {
+    case InitPolicy::Kind::kLayers:
+      return "layers";
+    case InitPolicy::Kind::kUniform:
+      return "uniform:" + setting_text(policy.scale);
+    case InitPolicy::Kind::kXavier:
+      return "xavier";
+  }
+  return "layers";
+}
+
+InitPolicy parse_init_policy(const std::string& text) {
+  if (text == "layers") return {};
+  if (text == "xavier") return {InitPolicy::Kind::kXavier, 0.0f};
+  const std::string prefix = "uniform:";
+  if (text.rfind(prefix, 0) == 0) {
+    char* end = nullptr;
+    const float scale = std::strtof(text.c_str() + prefix.size(), &end);
+    if (end != text.c_str() + prefix.size() && *end == '\0' && scale > 0.0f && scale <= 1.0f)
+      return {InitPolicy::Kind::kUniform, scale};
+    throw std::invalid_argument("uniform:S needs a scale S in (0, 1], got '" + text + "'");
+  }
+  throw std::invalid_argument("expected layers, uniform:S or xavier, got '" + text + "'");
+}
+
+void ParamStore::initialize(uint64_t seed, const InitPolicy& policy) {
   if (!finalized_) finalize();
-  for (const ParamView& view : params_) fill(view, seed);
+  for (ParamView view : params_) {
+    if (policy.kind == InitPolicy::Kind::kUniform) {
+      view.init = {InitKind::kUniform, policy.scale};
+    } else if (policy.kind == InitPolicy::Kind::kXavier) {
+      // Only fan_in + fan_out matters: the first dimension and the product of the others, as
+      // PyTorch counts them for its [4H, I] LSTM, [out, in] linear and [V, E] embedding tables.
+      int64_t rest = 1;
+      for (size_t d = 1; d < view.shape.size(); ++d) rest *= view.shape[d];
+      view.init = view.shape.size() >= 2
+                      ? InitSpec{InitKind::kXavierUniform, 0.0f, view.shape[0], rest}
+                      : InitSpec{InitKind::kZeros};
+    }
+    fill(view, seed);
+  }
   mark_values_changed();
 }
 

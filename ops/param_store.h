@@ -32,6 +32,22 @@ struct InitSpec {
   int64_t fan_out = 0;  // for the Xavier kinds
 };
 
+// A run-wide choice of initial values (--init) over the layers' own initialisers.
+struct InitPolicy {
+  enum class Kind {
+    kLayers,   // each parameter's declared InitSpec (docs/model.md lists them)
+    kUniform,  // every parameter U(-scale, scale), biases and embeddings too (OpenNMT-py's
+               // param_init, the common choice for LSTM translation models)
+    kXavier,   // every matrix Xavier-uniform over its (fan_in, fan_out), every vector zero
+  };
+  Kind kind = Kind::kLayers;
+  float scale = 0.0f;  // kUniform
+};
+// Text forms "layers", "uniform:S" (0 < S <= 1) and "xavier"; parse throws
+// std::invalid_argument saying what is wrong.
+std::string init_policy_text(const InitPolicy& policy);
+InitPolicy parse_init_policy(const std::string& text);
+
 using ParamId = int;
 
 // Called during backward with an offset into the flat gradient buffer: every gradient from that
@@ -65,9 +81,9 @@ class ParamStore {
   void finalize();
   bool finalized() const { return finalized_; }
 
-  // Fills every value from its initialiser. Each parameter draws from a key derived from
-  // (seed, name), so its values do not depend on what else the model declares.
-  void initialize(uint64_t seed);
+  // Fills every value from its initialiser (as `policy` chooses). Each parameter draws from a key
+  // derived from (seed, name), so its values do not depend on what else the model declares.
+  void initialize(uint64_t seed, const InitPolicy& policy = {});
 
   const ParamView& view(ParamId id) const { return params_.at(static_cast<size_t>(id)); }
   const ParamView* find(const std::string& name) const;

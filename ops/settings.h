@@ -143,6 +143,21 @@ class Settings {
                  [&field, &names](const std::string& text) { field = names.parse(text); },
                  persisted_, false});
   }
+  // A field with its own text form and parser (`parse` throws std::invalid_argument saying what
+  // is wrong; the error then names the key).
+  template <typename T>
+  Settings& add_parsed(const std::string& key, T& field, std::string (*text)(const T&),
+                       T (*parse)(const std::string&), const std::string& help) {
+    return push({key, group_, help, [&field, text] { return text(field); },
+                 [&field, parse, key](const std::string& value) {
+                   try {
+                     field = parse(value);
+                   } catch (const std::invalid_argument& error) {
+                     throw ConfigError(key + ": " + error.what());
+                   }
+                 },
+                 persisted_, false});
+  }
   // A bool set by naming it (--flag); never persisted.
   Settings& add_switch(const std::string& key, bool& field, const std::string& help) {
     return push({key, group_, help, [&field] { return setting_text(field); },

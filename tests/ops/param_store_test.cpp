@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 
 #include "ops/errors.h"
 #include "ops/param_store.h"
@@ -77,6 +78,46 @@ TEST(ParamStore, InitialisersAreSeededReproducibleAndHaveTheirScale) {
               0.02 * std::sqrt(2.0 / 200.0));
   EXPECT_EQ(stats(first.find("zeros")).first, 0.0);
   EXPECT_EQ(first.find("constant")->value[9], 1.0f);
+}
+
+TEST(ParamStore, InitPoliciesOverrideTheLayersInitialisers) {
+  auto build = [](ParamStore& store) {
+    store.declare("embedding", {1000, 64}, {InitKind::kXavierNormal, 0, 1000, 64});
+    store.declare("lstm", {32, 4, 16}, {InitKind::kUniform, 0.25f});
+    store.declare("bias", {200}, {InitKind::kZeros});
+  };
+  auto max_abs = [](const ops::ParamView* view) {
+    double value = 0;
+    for (size_t i = 0; i < view->size; ++i)
+      value = std::max(value, std::fabs(static_cast<double>(view->value[i])));
+    return value;
+  };
+  ParamStore layers, uniform, xavier;
+  build(layers);
+  build(uniform);
+  build(xavier);
+  layers.initialize(3, ops::parse_init_policy("layers"));
+  uniform.initialize(3, ops::parse_init_policy("uniform:0.1"));
+  xavier.initialize(3, ops::parse_init_policy("xavier"));
+  EXPECT_GT(max_abs(layers.find("lstm")), 0.2);  // its own U(+-0.25)
+  EXPECT_EQ(max_abs(layers.find("bias")), 0.0);
+  for (const char* name : {"embedding", "lstm", "bias"}) {  // everything U(+-0.1), biases too
+    EXPECT_LE(max_abs(uniform.find(name)), 0.1) << name;
+    EXPECT_GT(max_abs(uniform.find(name)), 0.09) << name;
+  }
+  // Xavier-uniform over (first dimension, product of the others); vectors zero.
+  EXPECT_LE(max_abs(xavier.find("embedding")), std::sqrt(6.0 / 1064.0));
+  EXPECT_GT(max_abs(xavier.find("embedding")), 0.99 * std::sqrt(6.0 / 1064.0));
+  EXPECT_LE(max_abs(xavier.find("lstm")), std::sqrt(6.0 / 96.0));
+  EXPECT_GT(max_abs(xavier.find("lstm")), 0.95 * std::sqrt(6.0 / 96.0));
+  EXPECT_EQ(max_abs(xavier.find("bias")), 0.0);
+}
+
+TEST(ParamStore, InitPolicyTextRoundTripsAndBadTextIsRefused) {
+  for (const char* text : {"layers", "uniform:0.1", "xavier"})
+    EXPECT_EQ(ops::init_policy_text(ops::parse_init_policy(text)), text);
+  for (const char* bad : {"uniform", "uniform:", "uniform:0", "uniform:2", "uniform:0.1x", "he"})
+    EXPECT_THROW(ops::parse_init_policy(bad), std::invalid_argument) << bad;
 }
 
 TEST(ParamStore, ValuesOfAParameterDoNotDependOnOtherDeclarations) {

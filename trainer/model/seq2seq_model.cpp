@@ -53,8 +53,8 @@ Seq2SeqModel::Seq2SeqModel(const ModelConfig& config, ops::DnnlContext& ctx)
                   [&] { store_.finalize(); });
 }
 
-void Seq2SeqModel::initialize(uint64_t seed) {
-  store_.initialize(seed);
+void Seq2SeqModel::initialize(uint64_t seed, const ops::InitPolicy& policy) {
+  store_.initialize(seed, policy);
 }
 
 void Seq2SeqModel::sort_by_source_length(const data::Batch& batch, bool with_target) {

@@ -38,7 +38,7 @@ class Seq2SeqModel {
   const ops::ParamStore& params() const { return store_; }
 
   // Initialises every parameter from its initialiser, seeded (same seed, same values).
-  void initialize(uint64_t seed);
+  void initialize(uint64_t seed, const ops::InitPolicy& policy = {});
 
   // Training forward: dropout and scheduled sampling draw from noise_key (derive it from the run
   // seed and the step so a resumed run draws the same). Returns the loss SUM over real target

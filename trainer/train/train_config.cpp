@@ -133,7 +133,11 @@ Settings train_settings(TrainConfig& c) {
       .range(0, 1e7)
       .add("pool", c.pool, "batches per length-bucketing window")
       .range(1, 1e6)
-      .add("seed", c.seed, "seed of initialisation, data order, dropout");
+      .add("seed", c.seed, "seed of initialisation, data order, dropout")
+      .add_parsed("init", c.init, ops::init_policy_text, ops::parse_init_policy,
+                  "initial weights: layers (each layer's own scales, docs/model.md), uniform:S "
+                  "(every parameter U(-S, S), OpenNMT-py's param_init) or xavier (matrices "
+                  "Xavier-uniform, vectors zero)");
   add_model(settings, c.model);
   add_training(settings, c);
   add_run(settings, c);

@@ -33,6 +33,7 @@ struct TrainConfig {
   int batch_size = 0;
   int pool = 20;
   uint64_t seed = 1;
+  ops::InitPolicy init;   // initial values: the layers' own, or uniform:S / xavier everywhere
   int64_t max_steps = 0;  // 0: no limit (then max_epochs or max_minutes must be set)
   int64_t max_epochs = 0;
   double max_minutes = 0.0;

@@ -180,7 +180,7 @@ void TrainingRun::check_memory() {
 void TrainingRun::build_model() {
   model_ = std::make_unique<Seq2SeqModel>(config_.model, ctx_);
   ops::ParamStore& params = model_->params();
-  model_->initialize(config_.seed);
+  model_->initialize(config_.seed, config_.init);
   world_.broadcast(params.values(), params.total_size(), 0);  // rank 0's parameters everywhere
   params.mark_values_changed();
   log_->say("parameters: " + std::to_string(params.parameter_count()));
