@@ -38,6 +38,73 @@ TEST(Tokenize13a, SplitsPunctuationButKeepsNumbersAndContractions) {
   EXPECT_EQ(trainer::tokenize_13a("wait..."), "wait . . .");
 }
 
+TEST(TokenizeZh, ChineseCharactersSplitThen13aRules) {
+  using trainer::BleuTokenizer;
+  auto zh = [](const std::string& line) {
+    return trainer::tokenize_for_bleu(line, BleuTokenizer::kZh);
+  };
+  EXPECT_EQ(zh("我爱你"), "我 爱 你");
+  // Full-width ， and ！ (U+FF0C, U+FF01) are in the Chinese ranges; Latin, digits and ASCII
+  // punctuation follow 13a: "file.txt" splits at its period, "3.5" stays whole.
+  EXPECT_EQ(zh("打开 file.txt 文件，共 3.5 MB！"), "打 开 file . txt 文 件 ， 共 3.5 MB ！");
+  EXPECT_EQ(zh("你好!(ok)"), "你 好 ! ( ok )");
+  // sacreBLEU's range quirk: U+2001-U+2A6D count as Chinese, so curly quotes, the em dash and
+  // the ellipsis become tokens of their own; U+2000 does not.
+  EXPECT_EQ(zh("“你好”—OK…"), "“ 你 好 ” — OK …");
+  EXPECT_TRUE(trainer::is_chinese_for_bleu(0x2001));
+  EXPECT_FALSE(trainer::is_chinese_for_bleu(0x2000));
+  EXPECT_TRUE(trainer::is_chinese_for_bleu(0x2A6D));
+  EXPECT_FALSE(trainer::is_chinese_for_bleu(0x2A6E));
+  EXPECT_FALSE(trainer::is_chinese_for_bleu(0x20000));  // not reached by sacreBLEU's ranges
+  EXPECT_FALSE(trainer::is_chinese_for_bleu('a'));
+  EXPECT_THROW(zh("bad \xff byte"), FormatError);
+}
+
+TEST(TokenizeChar, EveryNonSpaceCharacterAToken) {
+  using trainer::BleuTokenizer;
+  EXPECT_EQ(trainer::tokenize_for_bleu(" ab c，d ", BleuTokenizer::kChar), "a b c ， d");
+  EXPECT_EQ(trainer::tokenize_for_bleu(" a  b, c ", BleuTokenizer::kNone), "a b, c");
+}
+
+TEST(CorpusBleu, ZhTokensByHandAndTheSignature) {
+  using trainer::BleuTokenizer;
+  // hyp 我 爱 你 们, ref 我 爱 你: 1-grams 3/4, 2-grams 2/3, 3-grams 1/2, 4-grams 0/1 -> 100/2;
+  // BP 1 (4 >= 3). BLEU = 100 x (3/4 x 2/3 x 1/2 x 1/2)^(1/4) = 100 x (1/8)^(1/4) = 59.46.
+  const std::vector<ScoredSentence> corpus = {{"我爱你们", {"我爱你"}}};
+  EXPECT_NEAR(trainer::corpus_bleu(corpus, BleuTokenizer::kZh).score,
+              100.0 * std::pow(1.0 / 8.0, 0.25), 1e-9);
+  EXPECT_EQ(trainer::corpus_bleu(corpus, BleuTokenizer::k13a).score, 0.0);  // one token each
+  EXPECT_EQ(trainer::bleu_tokenizer_for(corpus), BleuTokenizer::kZh);
+  EXPECT_EQ(trainer::bleu_tokenizer_for({{"I love you", {"I love you", "我爱你"}}}),
+            BleuTokenizer::k13a);  // 8 Latin letters against 3 Chinese characters
+  EXPECT_EQ(trainer::bleu_signature({{"a", {"b", "c"}}, {"d", {"e"}}}, BleuTokenizer::kZh),
+            "nrefs:2|case:mixed|eff:no|tok:zh|smooth:exp|version:tandem");
+}
+
+TEST(Bootstrap, IntervalsHoldTheScoreAndAreSeeded) {
+  using trainer::BleuTokenizer;
+  std::vector<ScoredSentence> perfect, mixed;
+  for (int i = 0; i < 60; ++i) {
+    const std::string sentence = "the cat number " + std::to_string(i) + " sat on the mat";
+    perfect.push_back({sentence, {sentence}});
+    mixed.push_back({i % 3 ? sentence : "a dog ran far away from home today", {sentence}});
+  }
+  const auto exact = trainer::bootstrap_intervals(perfect, BleuTokenizer::k13a, 200);
+  EXPECT_NEAR(exact.bleu.low, 100.0, 1e-9);
+  EXPECT_NEAR(exact.bleu.high, 100.0, 1e-9);
+  EXPECT_NEAR(exact.chrf.low, 100.0, 1e-9);
+  const auto first = trainer::bootstrap_intervals(mixed, BleuTokenizer::k13a, 300, 7);
+  const auto again = trainer::bootstrap_intervals(mixed, BleuTokenizer::k13a, 300, 7);
+  const double bleu = trainer::corpus_bleu(mixed).score, chrf = trainer::corpus_chrf(mixed);
+  EXPECT_LT(first.bleu.low, bleu);
+  EXPECT_GT(first.bleu.high, bleu);
+  EXPECT_LT(first.chrf.low, chrf);
+  EXPECT_GT(first.chrf.high, chrf);
+  EXPECT_EQ(first.bleu.low, again.bleu.low);
+  EXPECT_EQ(first.chrf.high, again.chrf.high);
+  EXPECT_EQ(first.samples, 300);
+}
+
 TEST(CorpusBleu, OneSentenceByHand) {
   // hyp: the cat sat on the mat   ref: the cat is on the mat   (6 tokens each, BP = 1)
   // 1-grams 5/6 (the x2, cat, on, mat), 2-grams 3/5 (the cat, on the, the mat),

@@ -9,6 +9,7 @@
 // A line that cannot be translated (invalid UTF-8, empty, too long) gets a warning naming it and
 // an empty output line. Exit codes: 0 done, 1 error, 2 bad command line.
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -47,6 +48,8 @@ struct Cli {
   bool latest = false;
   std::string input, output, test, hypotheses, scores_json, attention_dump;
   std::string metrics = "bleu,chrf,wer,per";
+  std::string bleu_tokenize = "auto";
+  int bootstrap = 0;
   std::vector<std::string> references;
   trainer::BeamOptions beam;
   int batch_size = 32, threads = 0;
@@ -106,6 +109,13 @@ Settings translate_settings(Cli& cli) {
       .add("hypotheses", cli.hypotheses, "score this file against --reference instead of decoding")
       .add("metrics", cli.metrics,
            "any of bleu (sacreBLEU 13a), chrf, wer (sentence error rate), per (token error rate)")
+      .add("bleu-tokenize", cli.bleu_tokenize,
+           "BLEU tokeniser, as sacreBLEU's: 13a, zh (Chinese characters split, then 13a), char, "
+           "none, or auto (zh when most reference characters are Chinese, else 13a)")
+      .add("bootstrap", cli.bootstrap,
+           "also print 95 % confidence intervals of BLEU and chrF from this many bootstrap "
+           "resamples of the sentences (0: none; 1000 is usual)")
+      .range(0, 1e6)
       .add("scores-json", cli.scores_json, "also write the scores as JSON to this file")
       .add_switch("help,h", cli.help, "this help");
   return settings;
@@ -217,19 +227,35 @@ bool wants(const std::string& metrics, const std::string& name) {
 }
 
 // Prints the chosen scores (stderr) and returns them as JSON.
-json score(const std::vector<trainer::ScoredSentence>& sentences, const std::string& metrics) {
+json score(const std::vector<trainer::ScoredSentence>& sentences, const Cli& cli) {
+  const std::string& metrics = cli.metrics;
   json scores;
   scores["sentences"] = sentences.size();
+  const trainer::BleuTokenizer tokenizer =
+      cli.bleu_tokenize == "auto" ? trainer::bleu_tokenizer_for(sentences)
+                                  : trainer::kBleuTokenizerNames.parse(cli.bleu_tokenize);
   if (wants(metrics, "bleu")) {
-    const trainer::BleuScore bleu = trainer::corpus_bleu(sentences);
-    std::fprintf(stderr, "%s  (sacreBLEU defaults: tok:13a smooth:exp case:mixed)\n",
-                 trainer::format_bleu(bleu).c_str());
+    const trainer::BleuScore bleu = trainer::corpus_bleu(sentences, tokenizer);
+    const std::string signature = trainer::bleu_signature(sentences, tokenizer);
+    std::fprintf(stderr, "%s  %s\n", trainer::format_bleu(bleu).c_str(), signature.c_str());
     scores["bleu"] = bleu.score;
+    scores["bleu_signature"] = signature;
   }
   if (wants(metrics, "chrf")) {
     const double chrf = trainer::corpus_chrf(sentences);
     std::fprintf(stderr, "chrF2 = %.2f\n", chrf);
     scores["chrf"] = chrf;
+  }
+  if (cli.bootstrap > 0 && (wants(metrics, "bleu") || wants(metrics, "chrf"))) {
+    const trainer::BootstrapIntervals ci =
+        trainer::bootstrap_intervals(sentences, tokenizer, cli.bootstrap);
+    std::fprintf(stderr,
+                 "95 %% confidence (bootstrap, %d resamples): BLEU [%.2f, %.2f]  chrF2 [%.2f, "
+                 "%.2f]\n",
+                 ci.samples, ci.bleu.low, ci.bleu.high, ci.chrf.low, ci.chrf.high);
+    scores["bleu_ci95"] = {ci.bleu.low, ci.bleu.high};
+    scores["chrf_ci95"] = {ci.chrf.low, ci.chrf.high};
+    scores["bootstrap"] = ci.samples;
   }
   if (wants(metrics, "wer") || wants(metrics, "per")) {
     const trainer::TokenErrorRates rates = trainer::token_error_rates(sentences);
@@ -268,7 +294,7 @@ int score_files(const Cli& cli) {
       throw FormatError(cli.hypotheses + ":" + std::to_string(i + 1) + ": invalid UTF-8");
     sentences.push_back({trimmed(hypotheses[i]), references[i]});
   }
-  json scores = score(sentences, cli.metrics);
+  json scores = score(sentences, cli);
   if (!cli.scores_json.empty()) data::write_file_atomically(cli.scores_json, scores.dump(1) + "\n");
   return kExitDone;
 }
@@ -444,7 +470,7 @@ int translate(trainer::MpiWorld& world, const Cli& cli) {
                  translator->checkpoint_path().c_str(), static_cast<long long>(translator->step()),
                  cli.beam.beam_size, world.size());
   if (!out.scored.empty()) {
-    json scores = score(out.scored, cli.metrics);
+    json scores = score(out.scored, cli);
     scores["checkpoint"] = translator->checkpoint_path();
     scores["step"] = translator->step();
     scores["beam"] = cli.beam.beam_size;
@@ -456,9 +482,27 @@ int translate(trainer::MpiWorld& world, const Cli& cli) {
   return kExitDone;
 }
 
+// The scoring options, also checked when only scoring (--hypotheses).
+void check_scoring(const Cli& cli) {
+  for (std::stringstream list(cli.metrics); !list.eof();) {
+    std::string item;
+    std::getline(list, item, ',');
+    if (item != "bleu" && item != "chrf" && item != "wer" && item != "per")
+      throw ConfigError("metrics: unknown metric '" + item + "' (bleu, chrf, wer, per)");
+  }
+  const auto tokenizers = trainer::kBleuTokenizerNames.values();
+  if (cli.bleu_tokenize != "auto" &&
+      std::none_of(tokenizers.begin(), tokenizers.end(), [&](trainer::BleuTokenizer t) {
+        return trainer::kBleuTokenizerNames.name(t) == cli.bleu_tokenize;
+      }))
+    throw ConfigError("bleu-tokenize: expected auto or " + trainer::kBleuTokenizerNames.choices() +
+                      ", got '" + cli.bleu_tokenize + "'");
+}
+
 // Checks between options (each option's own range is in the settings table).
 void check(const Cli& cli) {
   if (cli.help) return;
+  check_scoring(cli);
   if (!cli.hypotheses.empty()) {
     if (cli.references.empty()) throw ConfigError("hypotheses: scoring needs --reference FILE");
     return;
@@ -469,12 +513,6 @@ void check(const Cli& cli) {
     throw ConfigError("test: holds the references; not with --input or --reference");
   if (cli.beam.n_best > cli.beam.beam_size)
     throw ConfigError("n-best: must be between 1 and --beam");
-  for (std::stringstream list(cli.metrics); !list.eof();) {
-    std::string item;
-    std::getline(list, item, ',');
-    if (item != "bleu" && item != "chrf" && item != "wer" && item != "per")
-      throw ConfigError("metrics: unknown metric '" + item + "' (bleu, chrf, wer, per)");
-  }
 }
 
 int run(int argc, char** argv, trainer::MpiWorld& world) {

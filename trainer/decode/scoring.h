@@ -4,8 +4,11 @@
 // the 13a (mteval-v13a) tokeniser, n-grams up to 4 clipped by the maximum count over the
 // references, the closest reference length (ties -> the shorter), brevity penalty
 // exp(1 - r/c), and 'exp' smoothing of zero n-gram matches (the k-th zero precision becomes
-// 100 / (2^k x total)). Not supported: other tokenisers (intl, char, zh, ja-mecab), lowercasing,
-// other smoothing methods, Unicode whitespace beyond ASCII in the final split.
+// 100 / (2^k x total)). Tokenisers as sacreBLEU's: 13a; zh (every character in sacreBLEU's
+// Chinese ranges becomes a token, then 13a; docs/decoding.md lists the ranges, including the
+// quirk they inherit); char (every non-space character a token); none (whitespace only). Not
+// supported: intl (needs Unicode property tables), ja-mecab, lowercasing, other smoothing
+// methods, Unicode whitespace beyond ASCII in the final split.
 // chrF follows sacreBLEU 2.x's CHRF() defaults: character n-grams 1..6, whitespace removed,
 // beta 2, precision and recall averaged over the orders both sides have n-grams of, no word
 // n-grams (chrF++ is not supported); with several references each sentence uses the one with
@@ -22,7 +25,17 @@
 #include <string_view>
 #include <vector>
 
+#include "ops/settings.h"
+
 namespace tandem::trainer {
+
+enum class BleuTokenizer { k13a, kZh, kChar, kNone };
+// The names are sacreBLEU's (they appear in signatures): never rename.
+inline const EnumNames<BleuTokenizer> kBleuTokenizerNames("bleu-tokenize",
+                                                          {{BleuTokenizer::k13a, "13a"},
+                                                           {BleuTokenizer::kZh, "zh"},
+                                                           {BleuTokenizer::kChar, "char"},
+                                                           {BleuTokenizer::kNone, "none"}});
 
 // One sentence's hypothesis and its references (at least one).
 struct ScoredSentence {
@@ -47,11 +60,33 @@ struct TokenErrorRates {
   double token_error_rate() const;     // percent ("PER")
 };
 
-// The 13a tokenisation of one line, tokens joined by single spaces.
+// One line's BLEU tokens joined by single spaces. FormatError for invalid UTF-8 (zh, char).
 std::string tokenize_13a(std::string_view line);
+std::string tokenize_for_bleu(std::string_view line, BleuTokenizer tokenizer);
+// sacreBLEU's test for a Chinese character (its zh tokeniser's ranges), on one code point.
+bool is_chinese_for_bleu(char32_t code_point);
+// zh when most non-space characters of the references are Chinese in that sense, else 13a.
+BleuTokenizer bleu_tokenizer_for(const std::vector<ScoredSentence>& sentences);
+// "nrefs:1|case:mixed|eff:no|tok:zh|smooth:exp|version:tandem" (nrefs: the most references any
+// sentence has, as sacreBLEU counts reference streams).
+std::string bleu_signature(const std::vector<ScoredSentence>& sentences, BleuTokenizer tokenizer);
 
-BleuScore corpus_bleu(const std::vector<ScoredSentence>& sentences);
+BleuScore corpus_bleu(const std::vector<ScoredSentence>& sentences,
+                      BleuTokenizer tokenizer = BleuTokenizer::k13a);
 double corpus_chrf(const std::vector<ScoredSentence>& sentences);  // 0..100
+
+// Bootstrap resampling (Koehn 2004): `samples` corpora of as many sentences drawn with
+// replacement (seeded), each scored; the interval is the 2.5th to 97.5th percentile of those
+// scores (sacreBLEU's rule: the n/40-th lowest and highest).
+struct Interval {
+  double low = 0.0, high = 0.0;
+};
+struct BootstrapIntervals {
+  Interval bleu, chrf;
+  int samples = 0;
+};
+BootstrapIntervals bootstrap_intervals(const std::vector<ScoredSentence>& sentences,
+                                       BleuTokenizer tokenizer, int samples, uint64_t seed = 1);
 TokenErrorRates token_error_rates(const std::vector<ScoredSentence>& sentences);
 
 // Levenshtein distance between two token sequences (unit costs).
