@@ -290,7 +290,8 @@ class PrepRun {
           // The cap counts tandem's reserved ids; SentencePiece's model has <unk> of them.
           const int64_t cap = sides_[s]->vocab_size > 0 ? sides_[s]->vocab_size : 8000;
           train_sentencepiece(samples_[s], static_cast<int>(cap - (kFirstRegularId - 1)),
-                              options_.sentencepiece_type, model_path);
+                              options_.sentencepiece_type, options_.sentencepiece_normalization,
+                              model_path);
         }
         samples_[s].clear();
         samples_[s].shrink_to_fit();

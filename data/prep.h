@@ -31,7 +31,11 @@ struct PrepOptions {
   bool force = false;  // overwrite an existing corpus
   PrepSideOptions source, target;
   std::string sentencepiece_type = "unigram";  // or "bpe"
-  int64_t sentencepiece_sample = 2000000;      // sentences kept to train SentencePiece
+  // SentencePiece's normalisation rule for the models prep trains. identity: text as written, so
+  // a Chinese target keeps its full-width punctuation (NFKC would turn ，？！ into ASCII, and the
+  // model could never output what the references contain); docs/corpus.md.
+  std::string sentencepiece_normalization = "identity";
+  int64_t sentencepiece_sample = 2000000;  // sentences kept to train SentencePiece
   int64_t max_length = 0;  // drop pairs with more tokens than this on either side (0: keep all)
   int64_t shards = 0;      // number of training shards (0: use shard_size)
   int64_t shard_size = 100000;  // examples per shard

@@ -2,6 +2,7 @@
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
+#include <algorithm>
 
 #include "data/atomic_file.h"
 #include "data/utf8.h"
@@ -109,13 +110,19 @@ std::unique_ptr<Tokenizer> make_tokenizer(TokenizerKind kind, const std::string&
 }
 
 void train_sentencepiece(const std::vector<std::string>& sentences, int vocab_size,
-                         const std::string& model_type, const std::string& model_path) {
+                         const std::string& model_type, const std::string& normalization,
+                         const std::string& model_path) {
   require_config(model_type == "bpe" || model_type == "unigram", "sp-model-type",
                  "expected bpe or unigram, got '" + model_type + "'");
+  const std::vector<std::string> rules = {"identity", "nfkc", "nmt_nfkc", "nfkc_cf", "nmt_nfkc_cf"};
+  require_config(
+      std::find(rules.begin(), rules.end(), normalization) != rules.end(), "sp-normalization",
+      "expected identity, nfkc, nmt_nfkc, nfkc_cf or nmt_nfkc_cf, got '" + normalization + "'");
   require_config(vocab_size > 3, "vocab-size",
                  "SentencePiece needs a vocabulary size of at least 4");
   const std::string args =
       "--model_type=" + model_type + " --vocab_size=" + std::to_string(vocab_size) +
+      " --normalization_rule_name=" + normalization +
       " --character_coverage=1.0 --bos_id=-1 --eos_id=-1 --unk_id=0 --num_threads=1"
       " --minloglevel=2 --input_sentence_size=0 --hard_vocab_limit=false";
   VectorIterator iterator(sentences);

@@ -37,10 +37,12 @@ class Tokenizer {
 std::unique_ptr<Tokenizer> make_tokenizer(TokenizerKind kind, const std::string& model_path = "");
 
 // Trains a SentencePiece model (model_type "bpe" or "unigram", vocab_size pieces including its
-// own <unk>) on `sentences` and writes it to model_path atomically. Single-threaded, so the same
+// own <unk>, SentencePiece's normalization rule: identity, nfkc, nmt_nfkc, nfkc_cf or
+// nmt_nfkc_cf) on `sentences` and writes it to model_path atomically. Single-threaded, so the same
 // input gives the same model. ConfigError if SentencePiece rejects the settings (e.g. a vocab
 // size larger than the text allows), naming the option.
 void train_sentencepiece(const std::vector<std::string>& sentences, int vocab_size,
-                         const std::string& model_type, const std::string& model_path);
+                         const std::string& model_type, const std::string& normalization,
+                         const std::string& model_path);
 
 }  // namespace tandem::data

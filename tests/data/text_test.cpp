@@ -49,7 +49,7 @@ TEST(Tokenizer, SentencePieceTrainsAndRoundTrips) {
   for (int i = 0; i < 300; ++i)
     sentences.push_back("the cat sat on the mat number " + std::to_string(i % 17) +
                         " and the dog ran");
-  data::train_sentencepiece(sentences, 60, "bpe", dir.file("m.model"));
+  data::train_sentencepiece(sentences, 60, "bpe", "identity", dir.file("m.model"));
   const auto tokenizer =
       data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("m.model"));
   const auto pieces = tokenizer->split("the dog sat on the cat");
@@ -62,6 +62,24 @@ TEST(Tokenizer, SentencePieceTrainsAndRoundTrips) {
   write_text(dir.file("bad.model"), "not a model");
   EXPECT_THROW(data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("bad.model")),
                FormatError);
+}
+
+TEST(Tokenizer, SentencePieceKeepsFullWidthPunctuationWithIdentityNormalisation) {
+  TempDir dir;
+  std::vector<std::string> sentences;
+  for (int i = 0; i < 200; ++i)
+    sentences.push_back(std::string(i % 2 ? "你好，世界！" : "打开文件？") + std::to_string(i % 7));
+  data::train_sentencepiece(sentences, 40, "unigram", "identity", dir.file("identity.model"));
+  data::train_sentencepiece(sentences, 40, "unigram", "nmt_nfkc", dir.file("nfkc.model"));
+  const auto as_written =
+      data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("identity.model"));
+  const auto nfkc =
+      data::make_tokenizer(data::TokenizerKind::kSentencePiece, dir.file("nfkc.model"));
+  const std::string text = "你好，打开文件？";
+  EXPECT_EQ(as_written->join(as_written->split(text)), text);
+  EXPECT_EQ(nfkc->join(nfkc->split(text)), "你好,打开文件?");  // what NFKC did to Chinese text
+  EXPECT_THROW(data::train_sentencepiece(sentences, 40, "unigram", "nfd", dir.file("x.model")),
+               ConfigError);
 }
 
 TEST(Vocabulary, ReservedIdsThenByFrequencyWithCapAndMinCount) {

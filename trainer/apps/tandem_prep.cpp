@@ -57,6 +57,10 @@ Settings prep_settings(Cli& cli) {
       .add("tgt-vocab-size", cli.target_vocab_size, "target side only (-1: --vocab-size)")
       .add("min-freq", cli.min_count, "char/word tokens seen fewer times become <unk>")
       .add("sp-model-type", o.sentencepiece_type, "bpe or unigram")
+      .add("sp-normalization", o.sentencepiece_normalization,
+           "SentencePiece's normalisation of the text it trains on and encodes: identity (text as "
+           "written, e.g. Chinese full-width punctuation kept), nmt_nfkc (SentencePiece's "
+           "default), nfkc, nmt_nfkc_cf, nfkc_cf")
       .add("src-sp-model", o.source.sentencepiece_model,
            "use this SentencePiece .model for the source")
       .add("tgt-sp-model", o.target.sentencepiece_model,
