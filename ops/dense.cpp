@@ -5,7 +5,8 @@
 namespace tandem::ops {
 
 Dense::Dense(DnnlContext& ctx, ParamStore& store, const std::string& name, int input_size,
-             int output_size, Activation activation, Precision precision)
+             int output_size, Activation activation, Precision precision,
+             std::optional<InitSpec> weight_init)
     : ctx_(ctx),
       store_(store),
       input_size_(input_size),
@@ -13,8 +14,9 @@ Dense::Dense(DnnlContext& ctx, ParamStore& store, const std::string& name, int i
       activation_(activation),
       precision_(precision) {
   require_config(input_size > 0 && output_size > 0, name, "sizes must be positive");
-  weight_ = store.declare(name + "/weight", {output_size, input_size},
-                          {InitKind::kXavierUniform, 0.0f, input_size, output_size});
+  weight_ = store.declare(
+      name + "/weight", {output_size, input_size},
+      weight_init.value_or(InitSpec{InitKind::kXavierUniform, 0.0f, input_size, output_size}));
   bias_ = store.declare(name + "/bias", {output_size}, {InitKind::kZeros});
 }
 

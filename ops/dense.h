@@ -3,6 +3,7 @@
 // Letters: M rows (time x batch), I input features, O output features.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,12 @@ namespace tandem::ops {
 class Dense {
  public:
   // Declares "<name>/weight" [O, I] (row-major, like torch.nn.Linear) and "<name>/bias" [O].
-  // Xavier-uniform weights (the layers it serves feed tanh or softmax), zero bias.
+  // Xavier-uniform weights (the layers it serves feed tanh or softmax) unless `weight_init` says
+  // otherwise, zero bias.
   // precision kBf16: the three products run on bf16 copies of their operands (f32 results).
   Dense(DnnlContext& ctx, ParamStore& store, const std::string& name, int input_size,
-        int output_size, Activation activation, Precision precision = Precision::kF32);
+        int output_size, Activation activation, Precision precision = Precision::kF32,
+        std::optional<InitSpec> weight_init = std::nullopt);
 
   // y[M, O] = act(x[M, I] W^T + b). Overwrites y.
   void forward(const float* x, int64_t rows, float* y);

@@ -1,8 +1,9 @@
 // step_bench: one process, synthetic batches, the design's bench-small / bench-base models.
-// Prints ms/step (min and median), target tokens/s, a per-section breakdown, the sum of the
-// oneDNN primitive times of one step (from oneDNN's verbose exec timings) with the ratio
-// step / primitive sum, and peak RSS. Threads come from OMP_NUM_THREADS (scripts/bench/
-// step_bench.sh runs 1 and 2). Usage: step_bench small|base [steps] [min_len-max_len] [f32|bf16]
+// Prints ms/step (min and median), target tokens/s, a per-section breakdown, the oneDNN
+// primitive times of one step (from oneDNN's verbose exec timings) with each kind's GFLOP/s
+// against this machine's f32 and bf16 matmul peaks, the ratio step / primitive sum, and peak RSS.
+// Threads come from OMP_NUM_THREADS (scripts/bench/ step_bench.sh runs 1 and 2). Usage: step_bench
+// small|base [steps] [min_len-max_len] [f32|bf16]
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -59,14 +60,26 @@ Bench bench_config(const std::string& name) {
   return bench;
 }
 
-// This machine's f32 GEMM rate (dnnl_sgemm 2048^3, best of 3), to put the step in context.
-double sgemm_gflops() {
-  const int64_t n = 2048;
-  std::vector<float> a(static_cast<size_t>(n * n), 0.5f), b(a), c(a);
+// This machine's GEMM peak for `type` (f32, or bf16 inputs with f32 accumulation and output):
+// a oneDNN matmul 2048^3, weights in the layout it prefers, best of 3 after a warm-up.
+double matmul_peak_gflops(dnnl::memory::data_type type) {
+  using dnnl::memory;
+  const memory::dim n = 2048;
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const memory::desc a_md({n, n}, type, memory::format_tag::ab);
+  const memory::desc b_any({n, n}, type, memory::format_tag::any);
+  const memory::desc c_md({n, n}, memory::data_type::f32, memory::format_tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), engine);
+  memory a(a_md, engine), b(pd.weights_desc(), engine), c(c_md, engine);
+  std::fill_n(static_cast<unsigned char*>(a.get_data_handle()), a_md.get_size(), 0x3f);
+  std::fill_n(static_cast<unsigned char*>(b.get_data_handle()), pd.weights_desc().get_size(), 0x3f);
+  dnnl::matmul matmul(pd);
   double best = 1e30;
   for (int r = 0; r < 4; ++r) {
     const auto start = std::chrono::steady_clock::now();
-    dnnl::sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    matmul.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (r > 0) best = std::min(best, seconds);
@@ -74,15 +87,62 @@ double sgemm_gflops() {
   return 2.0 * n * n * n / best * 1e-9;
 }
 
+std::vector<int64_t> dims_of(const std::string& text) {  // "64x512" -> {64, 512}
+  std::vector<int64_t> dims;
+  std::stringstream stream(text);
+  std::string dim;
+  while (std::getline(stream, dim, 'x')) dims.push_back(std::atoll(dim.c_str()));
+  return dims;
+}
+
+// Floating-point operations of one verbose exec line (0 for memory-bound primitives).
+// matmul "[B x]MxK:[B x]KxN": 2BMKN. RNN "l1t25mb64sic512slc512dhc512dic512": forward
+// 2·L·T·N·G·H·(I + H) for G gates; backward twice that (data and weight gradients).
+double primitive_flops(const std::vector<std::string>& fields) {
+  const std::string& kind = fields[3];
+  const std::string& shape = fields[fields.size() - 2];
+  if (kind == "matmul") {
+    const size_t colon = shape.find(':');
+    if (colon == std::string::npos) return 0.0;
+    const std::vector<int64_t> a = dims_of(shape.substr(0, colon));
+    const std::vector<int64_t> b = dims_of(shape.substr(colon + 1, shape.find(':', colon + 1)));
+    if (a.size() < 2 || b.size() < 2) return 0.0;
+    double batch = 1.0;
+    for (size_t d = 0; d + 2 < a.size(); ++d) batch *= static_cast<double>(a[d]);
+    return 2.0 * batch * a[a.size() - 2] * a.back() * b.back();
+  }
+  if (kind == "rnn") {
+    long l = 0, t = 0, mb = 0, sic = 0, slc = 0, dhc = 0, dic = 0;
+    if (std::sscanf(shape.c_str(), "l%ldt%ldmb%ldsic%ldslc%lddhc%lddic%ld", &l, &t, &mb, &sic, &slc,
+                    &dhc, &dic) != 7)
+      return 0.0;
+    std::string line;
+    for (const std::string& field : fields) line += field + ",";
+    const int gates = line.find("lstm") != std::string::npos  ? 4
+                      : line.find("gru") != std::string::npos ? 3
+                                                              : 1;
+    const double forward = 2.0 * l * t * mb * gates * dhc * (slc + sic);
+    return fields[5] == "backward" ? 2.0 * forward : forward;
+  }
+  return 0.0;
+}
+
+struct PrimitiveTime {
+  double ms = 0.0, flops = 0.0;
+  bool bf16 = false;
+};
+
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
 }
 
 // Runs `steps` training steps with oneDNN's verbose exec timing on (stdout captured to a file)
-// and returns the mean per-step sum of primitive times in ms, per primitive kind.
-std::map<std::string, double> primitive_times(trainer::Trainer& trainer,
-                                              const std::vector<data::Batch>& batches, int steps) {
+// and returns the mean per-step primitive time and work, per primitive kind, implementation and
+// propagation.
+std::map<std::string, PrimitiveTime> primitive_times(trainer::Trainer& trainer,
+                                                     const std::vector<data::Batch>& batches,
+                                                     int steps) {
   const std::string path = "/tmp/step_bench_verbose." + std::to_string(getpid());
   std::fflush(stdout);
   const int saved_stdout = dup(1);
@@ -96,7 +156,7 @@ std::map<std::string, double> primitive_times(trainer::Trainer& trainer,
   dup2(saved_stdout, 1);
   close(saved_stdout);
   std::fclose(capture);
-  std::map<std::string, double> per_kind;
+  std::map<std::string, PrimitiveTime> per_kind;
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
@@ -105,10 +165,14 @@ std::map<std::string, double> primitive_times(trainer::Trainer& trainer,
     std::stringstream stream(line);
     std::string field;
     while (std::getline(stream, field, ',')) fields.push_back(field);
-    if (fields.size() < 5) continue;
+    if (fields.size() < 8) continue;
     const double ms = std::atof(fields.back().c_str());
-    per_kind[fields[3] + " (" + fields[4] + ")"] += ms / steps;
-    per_kind["~total"] += ms / steps;
+    PrimitiveTime& entry = per_kind[fields[3] + " " + fields[5] + " (" + fields[4] + ")"];
+    entry.ms += ms / steps;
+    entry.flops += primitive_flops(fields) / steps;
+    entry.bf16 = entry.bf16 || line.find("src_bf16") != std::string::npos ||
+                 line.find("src_layer_bf16") != std::string::npos;
+    per_kind["~total"].ms += ms / steps;
   }
   std::remove(path.c_str());
   return per_kind;
@@ -176,16 +240,29 @@ int main(int argc, char** argv) {
   }
   std::printf("    %-14s %8.2f\n", "(other)",
               std::accumulate(step_ms.begin(), step_ms.end(), 0.0) / steps - sections);
-  std::printf("  oneDNN primitive time per step (verbose exec timings):\n");
-  for (const auto& [kind, ms] : primitives)
-    if (kind != "~total") std::printf("    %-40s %8.2f\n", kind.c_str(), ms);
-  const double primitive_sum = primitives.count("~total") ? primitives.at("~total") : 0.0;
+  const double f32_peak = matmul_peak_gflops(dnnl::memory::data_type::f32);
+  const double bf16_peak = matmul_peak_gflops(dnnl::memory::data_type::bf16);
+  std::printf(
+      "  oneDNN primitives per step (verbose exec timings; GFLOP/s and %% of the matmul "
+      "peak of their type):\n");
+  for (const auto& [kind, time] : primitives) {
+    if (kind == "~total") continue;
+    if (time.flops <= 0.0) {
+      std::printf("    %-58s %8.2f ms\n", kind.c_str(), time.ms);
+      continue;
+    }
+    const double gflops = time.flops / (time.ms * 1e-3) * 1e-9;
+    std::printf("    %-58s %8.2f ms %7.1f GFLOP/s %5.1f %% of %s peak\n", kind.c_str(), time.ms,
+                gflops, 100.0 * gflops / (time.bf16 ? bf16_peak : f32_peak),
+                time.bf16 ? "bf16" : "f32");
+  }
+  const double primitive_sum = primitives.count("~total") ? primitives.at("~total").ms : 0.0;
   std::printf("  primitive sum      %8.2f ms  -> bound %8.0f tokens/s\n", primitive_sum,
               tokens_per_step / primitive_sum * 1e3);
   std::printf("  step / primitive sum   min %.3f  median %.3f\n", best / primitive_sum,
               med / primitive_sum);
   std::printf("  peak RSS           %8.1f MiB\n", usage.ru_maxrss / 1024.0);
-  std::printf("  machine sgemm 2048^3: %.0f GFLOP/s at %d threads\n", sgemm_gflops(),
-              omp_get_max_threads());
+  std::printf("  machine matmul 2048^3 at %d threads: f32 %.0f GFLOP/s, bf16 %.0f GFLOP/s\n",
+              omp_get_max_threads(), f32_peak, bf16_peak);
   return 0;
 }

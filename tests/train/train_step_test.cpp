@@ -50,7 +50,7 @@ TEST(Trainer, LossDecreasesAndClippingBoundsTheUpdate) {
   trainer::TrainStepConfig config;
   config.optimizer.kind = ops::OptimizerKind::kSgd;
   config.learning_rate = 1.0f;
-  config.clip_norm = 0.5;
+  config.clip_norm = 0.2;
   trainer::Trainer trainer(model, config);
   const data::Batch batch = three_pairs();
   const std::vector<float> before(model.params().values(),
@@ -61,8 +61,8 @@ TEST(Trainer, LossDecreasesAndClippingBoundsTheUpdate) {
     const double d = model.params().values()[i] - before[i];
     update_norm += d * d;
   }
-  EXPECT_GT(first.grad_norm, 0.5);
-  EXPECT_NEAR(std::sqrt(update_norm), 0.5, 1e-4);  // lr 1 x clipped norm 0.5
+  EXPECT_GT(first.grad_norm, 0.2);  // so the clip acts
+  EXPECT_NEAR(std::sqrt(update_norm), 0.2, 1e-4);  // lr 1 x clipped norm 0.2
   double last = first.global.loss;
   for (int i = 0; i < 20; ++i) last = trainer.train_step(batch).global.loss;
   EXPECT_LT(last, first.global.loss);
