@@ -13,9 +13,10 @@
 //   rank r owns positions [E r / P, E (r + 1) / P) (shares differ by at most one example);
 //   its range is cut into chunks of `chunk` examples, visited in a keyed permutation of
 //   (seed, e, P, r); consecutive groups of chunks form bucketing windows of about
-//   pool x (examples per batch) examples; a window is sorted by (source, target) length, cut
-//   into batches (sentence count or token budget) and its batches are shuffled with a key of
-//   (seed, e, P, r, window). With shuffle off (validation) every permutation is the identity.
+//   pool x (examples per batch) examples; a window is sorted by (longer side, source, target)
+//   length, cut into batches (sentence count or token budget) and its batches are shuffled with
+//   a key of (seed, e, P, r, window). With shuffle off (validation) every permutation is the
+//   identity.
 // Ranks may end an epoch with different batch counts (token budgets): next() then returns
 // nullopt on the rank that ran out; the trainer agrees on the epoch end collectively
 // (docs/corpus.md), so no rank waits for another that has stopped.
@@ -26,6 +27,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <tuple>
 
 #include "ops/errors.h"
 #include "ops/rng.h"
@@ -225,11 +227,12 @@ BatchLoader::Window BatchLoader::build_window(int64_t epoch, int ranks, int rank
   for (size_t p = first; p < last; ++p) read_range(pieces[p].first, pieces[p].second, examples);
   std::vector<size_t> by_length(examples.size());
   std::iota(by_length.begin(), by_length.end(), 0);
+  // By the longer side first: a batch's budget and most of its padding follow the longer side,
+  // and sorting by source length alone left the targets of real text ragged (docs/corpus.md).
   std::stable_sort(by_length.begin(), by_length.end(), [&](size_t a, size_t b) {
-    const Example& x = examples[a];
-    const Example& y = examples[b];
-    return x.source.size() != y.source.size() ? x.source.size() < y.source.size()
-                                              : x.target.size() < y.target.size();
+    const size_t as = examples[a].source.size(), at = examples[a].target.size();
+    const size_t bs = examples[b].source.size(), bt = examples[b].target.size();
+    return std::make_tuple(std::max(as, at), as, at) < std::make_tuple(std::max(bs, bt), bs, bt);
   });
 
   Window result;

@@ -22,7 +22,7 @@ struct LoaderOptions {
   int64_t batch_tokens =
       0;  // token budget per batch: N x (longer padded side) <= budget; 0: use batch_size
   int batch_size = 0;    // sentences per batch when batch_tokens == 0
-  int pool = 20;         // batches per bucketing window (maxi-batch)
+  int pool = 60;         // batches per bucketing window (maxi-batch); docs/corpus.md
   int chunk = 64;        // examples read contiguously; chunk order is shuffled per epoch
   bool shuffle = true;   // false: corpus order, batches sorted by length (validation)
   bool prefetch = true;  // prepare the next window on a background thread

@@ -31,7 +31,7 @@ struct TrainConfig {
   int step_microbatches = 4;
   int64_t batch_tokens = 2048;  // per micro-batch; 0: use batch_size
   int batch_size = 0;
-  int pool = 20;
+  int pool = 60;
   uint64_t seed = 1;
   ops::InitPolicy init;   // initial values: the layers' own, or uniform:S / xavier everywhere
   int64_t max_steps = 0;  // 0: no limit (then max_epochs or max_minutes must be set)
