@@ -79,7 +79,7 @@ ValidationScores ValidationDecoder::score(const MpiWorld& world, const std::stri
   ValidationScores scores;
   scores.sentences = static_cast<int64_t>(sentences.size());
   if (sentences.empty()) return scores;
-  scores.bleu = corpus_bleu(sentences).score;
+  scores.bleu = corpus_bleu(sentences, bleu_tokenizer_for(sentences)).score;  // zh for Chinese
   scores.chrf = corpus_chrf(sentences);
   const TokenErrorRates rates = token_error_rates(sentences);
   scores.wer = rates.sequence_error_rate();
