@@ -28,9 +28,8 @@ scripts/install_deps.sh
 scripts/build.sh
 STRESS=$stress scripts/data/cmudict.sh "$data"
 
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-launch=(mpirun -np "$ranks" --bind-to core)
-if [ "$(nproc)" -lt "$ranks" ]; then launch=(mpirun -np "$ranks" --oversubscribe --bind-to none); fi
+source scripts/recipe_lib.sh
+recipe_launch "$ranks"
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -39,24 +38,18 @@ mkdir -p "$out"
 # Adam 2e-3 after a 200-step warm-up, decayed linearly to 0 exactly at the time limit (the
 # budget-aware schedule, docs/training.md). Validation decodes greedily every epoch; the best
 # checkpoint by validation WER is decoded.
-train_start=$(date +%s)
-set -x
-"${launch[@]}" build/tandem-train --corpus "$data/corpus" --run-dir "$out/run" --resume none \
+timed train_seconds "${launch[@]}" build/tandem-train \
+  --corpus "$data/corpus" --run-dir "$out/run" --resume none \
   --cell lstm --bidirectional true --encoder-layers 2 --decoder-layers 2 --attention general \
   --embedding-size 64 --hidden-size 256 --dropout 0.3 --precision bf16 \
   --batch-tokens 1024 --lr 2e-3 --lr-schedule linear --warmup-steps 200 --min-lr 0 \
   --valid-every 0 --valid-metric wer --max-minutes "$minutes" \
   --log-every 200 --save-every 0 "$@"
-{ set +x; } 2>/dev/null
-train_seconds=$(( $(date +%s) - train_start ))
 
 # The best checkpoint by validation WER, beam 5, the test split, on all ranks.
-decode_start=$(date +%s)
-set -x
-"${launch[@]}" build/tandem-translate --checkpoint "$out/run" --test "$data/test.tsv" --beam 5 \
+timed decode_seconds "${launch[@]}" build/tandem-translate \
+  --checkpoint "$out/run" --test "$data/test.tsv" --beam 5 \
   --metrics wer,per --output "$out/test.hyp" --scores-json "$out/test_scores.json"
-{ set +x; } 2>/dev/null
-decode_seconds=$(( $(date +%s) - decode_start ))
 
 /usr/bin/python3 - "$out" "$train_seconds" "$decode_seconds" <<'EOF' | tee "$out/summary.txt"
 import json, sys

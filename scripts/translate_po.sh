@@ -32,29 +32,22 @@ if [ ! -f "$data/corpus/manifest.json" ]; then
     --tokenizer sentencepiece --vocab-size 8000 -o "$data/corpus"
 fi
 
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-launch=(mpirun -np "$ranks" --bind-to core)
-if [ "$(nproc)" -lt "$ranks" ]; then launch=(mpirun -np "$ranks" --oversubscribe --bind-to none); fi
+source scripts/recipe_lib.sh
+recipe_launch "$ranks"
 rm -rf "$out"
 mkdir -p "$out"
 
-train_start=$(date +%s)
-set -x
-"${launch[@]}" build/tandem-train --corpus "$data/corpus" --run-dir "$out/run" --resume none \
+timed train_seconds "${launch[@]}" build/tandem-train \
+  --corpus "$data/corpus" --run-dir "$out/run" --resume none \
   --cell lstm --bidirectional true --encoder-layers 2 --decoder-layers 2 --attention general \
   --embedding-size 256 --hidden-size 512 --dropout 0.2 --precision bf16 --init uniform:0.1 \
   --batch-tokens 2048 --lr 1e-3 --lr-schedule linear --warmup-steps 200 --min-lr 0 \
   --valid-every 0 --valid-metric chrf --max-minutes "$minutes" \
   --log-every 200 --save-every 0 "$@"
-{ set +x; } 2>/dev/null
-train_seconds=$(( $(date +%s) - train_start ))
 
-decode_start=$(date +%s)
-set -x
-"${launch[@]}" build/tandem-translate --checkpoint "$out/run" --test "$data/test.tsv" --beam 5 \
+timed decode_seconds "${launch[@]}" build/tandem-translate \
+  --checkpoint "$out/run" --test "$data/test.tsv" --beam 5 \
   --metrics bleu,chrf --bootstrap 1000 --output "$out/test.hyp" --scores-json "$out/test_scores.json"
-{ set +x; } 2>/dev/null
-decode_seconds=$(( $(date +%s) - decode_start ))
 
 /usr/bin/python3 - "$out" "$train_seconds" "$decode_seconds" <<'EOF' | tee "$out/summary.txt"
 import json, sys

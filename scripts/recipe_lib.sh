@@ -1,0 +1,19 @@
+# Shared by the end-to-end recipes (sourced): the MPI launch line for N ranks on this machine and
+# a timed, echoed run.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+# recipe_launch N: sets `launch` (one core per rank; oversubscribed where there are fewer cores).
+recipe_launch() {
+  launch=(mpirun -np "$1" --bind-to core)
+  if [ "$(nproc)" -lt "$1" ]; then launch=(mpirun -np "$1" --oversubscribe --bind-to none); fi
+}
+
+# timed VAR COMMAND...: prints and runs COMMAND, stores its wall time in seconds in VAR.
+timed() {
+  local variable=$1 start
+  shift
+  start=$(date +%s)
+  echo "+ $*" >&2
+  "$@"
+  printf -v "$variable" '%s' $(( $(date +%s) - start ))
+}
