@@ -14,6 +14,9 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display needed
+# Chinese (and other CJK) tokens need a CJK font: Noto Sans CJK (Debian's fonts-noto-cjk) or
+# WenQuanYi where installed; matplotlib falls back glyph by glyph to the next family.
+matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", "Noto Sans CJK SC", "WenQuanYi Micro Hei"]
 import matplotlib.pyplot as plt  # noqa: E402
 
 

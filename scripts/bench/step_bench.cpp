@@ -178,6 +178,29 @@ std::map<std::string, PrimitiveTime> primitive_times(trainer::Trainer& trainer,
   return per_kind;
 }
 
+// Prints each primitive kind's time per step and, for GEMM-like kinds, its GFLOP/s as a share of
+// this machine's matmul peak of its type (measured here), then the peaks.
+void print_primitives(const std::map<std::string, PrimitiveTime>& primitives) {
+  const double f32_peak = matmul_peak_gflops(dnnl::memory::data_type::f32);
+  const double bf16_peak = matmul_peak_gflops(dnnl::memory::data_type::bf16);
+  std::printf(
+      "  oneDNN primitives per step (verbose exec timings; GFLOP/s and %% of the matmul "
+      "peak of their type):\n");
+  for (const auto& [kind, time] : primitives) {
+    if (kind == "~total") continue;
+    if (time.flops <= 0.0) {
+      std::printf("    %-58s %8.2f ms\n", kind.c_str(), time.ms);
+      continue;
+    }
+    const double gflops = time.flops / (time.ms * 1e-3) * 1e-9;
+    std::printf("    %-58s %8.2f ms %7.1f GFLOP/s %5.1f %% of %s peak\n", kind.c_str(), time.ms,
+                gflops, 100.0 * gflops / (time.bf16 ? bf16_peak : f32_peak),
+                time.bf16 ? "bf16" : "f32");
+  }
+  std::printf("  machine matmul 2048^3 at %d threads: f32 %.0f GFLOP/s, bf16 %.0f GFLOP/s\n",
+              omp_get_max_threads(), f32_peak, bf16_peak);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,29 +263,12 @@ int main(int argc, char** argv) {
   }
   std::printf("    %-14s %8.2f\n", "(other)",
               std::accumulate(step_ms.begin(), step_ms.end(), 0.0) / steps - sections);
-  const double f32_peak = matmul_peak_gflops(dnnl::memory::data_type::f32);
-  const double bf16_peak = matmul_peak_gflops(dnnl::memory::data_type::bf16);
-  std::printf(
-      "  oneDNN primitives per step (verbose exec timings; GFLOP/s and %% of the matmul "
-      "peak of their type):\n");
-  for (const auto& [kind, time] : primitives) {
-    if (kind == "~total") continue;
-    if (time.flops <= 0.0) {
-      std::printf("    %-58s %8.2f ms\n", kind.c_str(), time.ms);
-      continue;
-    }
-    const double gflops = time.flops / (time.ms * 1e-3) * 1e-9;
-    std::printf("    %-58s %8.2f ms %7.1f GFLOP/s %5.1f %% of %s peak\n", kind.c_str(), time.ms,
-                gflops, 100.0 * gflops / (time.bf16 ? bf16_peak : f32_peak),
-                time.bf16 ? "bf16" : "f32");
-  }
+  print_primitives(primitives);
   const double primitive_sum = primitives.count("~total") ? primitives.at("~total").ms : 0.0;
   std::printf("  primitive sum      %8.2f ms  -> bound %8.0f tokens/s\n", primitive_sum,
               tokens_per_step / primitive_sum * 1e3);
   std::printf("  step / primitive sum   min %.3f  median %.3f\n", best / primitive_sum,
               med / primitive_sum);
   std::printf("  peak RSS           %8.1f MiB\n", usage.ru_maxrss / 1024.0);
-  std::printf("  machine matmul 2048^3 at %d threads: f32 %.0f GFLOP/s, bf16 %.0f GFLOP/s\n",
-              omp_get_max_threads(), f32_peak, bf16_peak);
   return 0;
 }

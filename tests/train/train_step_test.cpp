@@ -61,7 +61,7 @@ TEST(Trainer, LossDecreasesAndClippingBoundsTheUpdate) {
     const double d = model.params().values()[i] - before[i];
     update_norm += d * d;
   }
-  EXPECT_GT(first.grad_norm, 0.2);  // so the clip acts
+  EXPECT_GT(first.grad_norm, 0.2);                 // so the clip acts
   EXPECT_NEAR(std::sqrt(update_norm), 0.2, 1e-4);  // lr 1 x clipped norm 0.2
   double last = first.global.loss;
   for (int i = 0; i < 20; ++i) last = trainer.train_step(batch).global.loss;
