@@ -14,9 +14,10 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display needed
-# Chinese (and other CJK) tokens need a CJK font: Noto Sans CJK (Debian's fonts-noto-cjk) or
-# WenQuanYi where installed; matplotlib falls back glyph by glyph to the next family.
-matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", "Noto Sans CJK SC", "WenQuanYi Micro Hei"]
+# Chinese (and other CJK) tokens need a CJK font: Debian's fonts-noto-cjk, which matplotlib lists
+# under its first name, "Noto Sans CJK JP" (the same file has the simplified Chinese glyphs);
+# matplotlib falls back glyph by glyph to the next family that is installed.
+matplotlib.rcParams["font.family"] = ["DejaVu Sans", "Noto Sans CJK JP"]
 import matplotlib.pyplot as plt  # noqa: E402
 
 
