@@ -6,7 +6,6 @@
 #include <dnnl.hpp>
 
 #include <algorithm>
-
 #include <string>
 #include <unordered_map>
 #include <vector>
