@@ -10,7 +10,9 @@
 #   missing       a corpus missing on one rank only is the same error everywhere
 #   budget        the linear schedule ends at --min-lr at the end of a step budget and a resume
 #                 continues it bit for bit (2 ranks); over a time budget, a resumed run goes on
-#                 with the time already spent: lower rates, and it stops when the total is used
+#                 with the time already spent: lower rates, and it stops when the total is used;
+#                 a run ended by its budget validates the model it ends with (once), one ended
+#                 by a signal does not
 # Usage: train_cli_test.sh BUILD_DIR SOURCE_DIR CASE
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -135,6 +137,15 @@ case_budget() {
   # Update 39 of 40 (0-based) has used 39/40 of the budget: 1e-4 + (1e-2 - 1e-4) / 40.
   if /usr/bin/python3 -c "import sys; sys.exit(0 if abs($last - (1e-4 + (1e-2 - 1e-4) / 40)) < 1e-9 else 1)"
   then pass "linear over 40 steps: lr at step 40 = $last"; else fail "linear: lr at step 40 = $last"; fi
+  if /usr/bin/python3 - "$work/b1/metrics.jsonl" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r["step"] for r in records if r["type"] == "valid"]
+assert steps and steps[-1] == 40 and len(steps) == len(set(steps)), steps
+assert records[-1]["type"] == "end" and records[-1]["step"] == 40, records[-1]
+PY
+  then pass "the step budget's last model (step 40, mid-epoch) is validated, once"
+  else fail "no validation at the end of the step budget"; fi
   mkdir -p "$work/b2/checkpoints" && cp "$work/b1/checkpoints/ckpt.000000020.h5" "$work/b2/checkpoints/"
   "${mpirun[@]}" -np 2 "$build/tandem-train" "${linear[@]}" --run-dir "$work/b2" > "$work/b2.log" 2>&1 || { fail "resumed linear run"; tail -3 "$work/b2.log"; return; }
   if diff <(train_lines "$work/b1" | awk '$1 > 20') <(train_lines "$work/b2") > "$work/b.diff"
@@ -157,6 +168,9 @@ saved = records[resumed_at]["elapsed_s"]  # the training time the checkpoint rec
 later_lr = [r["lr"] for r in records[resumed_at:] if r["type"] == "train"]
 assert ends[0]["reason"].startswith("interrupted") and ends[1]["reason"] == "time limit", ends
 assert 11.5 <= ends[1]["elapsed_s"] < 14, "total training time %.1f s, budget 12" % ends[1]["elapsed_s"]
+valid_steps = [r["step"] for r in records if r["type"] == "valid"]
+assert valid_steps[-1] == ends[1]["step"], "the time budget's last model is not validated: %s" % valid_steps
+assert len(valid_steps) == len(set(valid_steps)), valid_steps
 bound = 0.01 * (1 - saved / 12) + 1e-9
 assert later_lr and max(later_lr) <= bound, "resumed lr %g above %g: the schedule restarted" % (max(later_lr), bound)
 print("interrupted at %.1f s, resumed at %.1f s, stopped at %.1f s in all; resumed lr %.2g..%.2g <= %.2g" %

@@ -165,6 +165,8 @@ case_runs() {
   if grep -q "resumed from run/checkpoints/ckpt.000000004.h5 at step 4" resume.log && [ -e run/checkpoints/ckpt.000000006.h5 ]
   then pass "auto-resume continued run $b at step 4, passed over run $a's step 6 and did not prune it"
   else fail "auto-resume with another run's file"; cat resume.log; ls run/checkpoints; fi
+  # The run validated its last model and may have pointed `best` at it: plant A's again.
+  echo ckpt.000000006.h5 > run/checkpoints/best
   "$build/tandem-translate" --checkpoint run --beam 1 --input <(printf 'w1x1\n') > out.txt 2> translate.log
   if grep -q "best names ckpt.000000006.h5 of another run than $b; passed over" translate.log \
      && grep -q "with run/checkpoints/ckpt.000000005.h5 (step 5)" translate.log

@@ -75,6 +75,7 @@ int TrainingRun::run() {
     if (scheduler_->validating_after_step(trainer_->step()) && validate_and_keep_best())
       reason = StopReason::kEarlyStopping;
   }
+  validate_at_budget_end(reason);
   finish(reason);
   return stop_exit_code(reason);
 }
@@ -298,6 +299,7 @@ void TrainingRun::restore(const LoadedCheckpoint& loaded) {
   const TrainingState& state = loaded.state;
   optimizer.set_step_count(state.optimizer_steps);
   trainer_->set_step(state.step);
+  validated_step_ = state.step;
   schedule_->restore(state.plateau_scale, state.best_validation, state.schedule_bad_evaluations);
   epoch_ = state.epoch;
   epoch_begun_here_ = false;
@@ -478,9 +480,20 @@ bool TrainingRun::validate_and_keep_best() {
   const bool best = ops::allocating("validating", [&] {
     return validator_->run(*model_, *schedule_, *log_, trainer_->step(), epoch_);
   });
+  validated_step_ = trainer_->step();
   const bool stop = scheduler_->early_stop(best);
   if (best) save(true);
   return stop;
+}
+
+// A run that ends by its step, time or epoch budget validates the model it ends with, unless
+// that model was just validated: with a budget-aware schedule the last updates, taken at the
+// lowest learning rates, are often the best, and a run ended mid-epoch would otherwise never
+// have them judged (or kept as `best`). A stop by signal validates nothing: the run resumes.
+void TrainingRun::validate_at_budget_end(StopReason reason) {
+  const bool budget_spent = reason == StopReason::kTimeLimit || reason == StopReason::kStepLimit ||
+                            reason == StopReason::kEpochLimit;
+  if (budget_spent && validated_step_ != trainer_->step()) validate_and_keep_best();
 }
 
 void TrainingRun::finish(StopReason reason) {

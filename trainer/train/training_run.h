@@ -72,6 +72,7 @@ class TrainingRun {
   void count_step(const StepResult& result);
   void check_replicas(int64_t step);
   bool validate_and_keep_best();
+  void validate_at_budget_end(StopReason reason);
   void finish(StopReason reason);
 
   MpiWorld& world_;
@@ -111,6 +112,9 @@ class TrainingRun {
   // exactly at an epoch's end, where the first step finds no data).
   int64_t steps_this_epoch_ = 0;
   bool epoch_begun_here_ = true;
+  // The step of the last validation, or the step this process started from (a model this
+  // process has not changed is not validated again at the end of the budget).
+  int64_t validated_step_ = 0;
 };
 
 // Runs training (TrainingRun); returns the exit code.
