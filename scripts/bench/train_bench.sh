@@ -6,8 +6,10 @@
 # tokens/s, the ratios, the all-reduce share of the step and how much of it was hidden, and
 # peak RSS per rank.
 # Usage: scripts/bench/train_bench.sh [small|base|all] [REPEATS]
-# Environment: TANDEM_BUILD=DIR measures the programs in DIR instead of building build/ (e.g. a
-# checkout of an earlier commit, to compare before and after a change); NO_TORCH=1 skips PyTorch.
+# Environment: TANDEM_BUILD=DIR measures the programs in DIR instead of building build/;
+# TANDEM_BASELINE=DIR also measures the programs in DIR (a build of an earlier commit), each run
+# right after the same run of the current build, and prints before -> after columns;
+# NO_TORCH=1 skips PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 which=${1:-all}
@@ -61,12 +63,16 @@ for config in small base; do
     ranks=${layout%x*} threads=${layout#*x}
     for repeat in $(seq 1 "$repeats"); do
       for precision in f32 bf16; do
-        run="$work/run_${config}_${layout}_${precision}_$repeat"
-        rm -rf "$run"
-        command=("${train[@]}" --threads "$threads" --precision "$precision" --run-dir "$run")
-        if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
-        OMP_NUM_THREADS=$threads "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
-        summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"$layout\", \"precision\": \"$precision\", /" >> "$results"
+        for build in "$tandem_build" ${TANDEM_BASELINE:+"$TANDEM_BASELINE"}; do
+          impl=tandem; [ "$build" = "$tandem_build" ] || impl=baseline
+          run="$work/run_${config}_${layout}_${precision}_${impl}_$repeat"
+          rm -rf "$run"
+          command=("$build/tandem-train" "${train[@]:1}" --threads "$threads" --precision "$precision" --run-dir "$run")
+          if [ "$ranks" -gt 1 ]; then command=(mpirun -np "$ranks" --bind-to core "${command[@]}"); fi
+          OMP_NUM_THREADS=$threads "${command[@]}" > "$run.log" 2>&1 || { cat "$run.log"; exit 1; }
+          summarise "$run" | sed "s/^{/{\"config\": \"$config\", \"layout\": \"$layout\", \"precision\": \"$precision\", /" \
+            | sed "s/\"impl\": \"tandem\"/\"impl\": \"$impl\"/" >> "$results"
+        done
       done
       [ -n "${NO_TORCH:-}" ] && continue
       OMP_NUM_THREADS=$threads "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_reference.py "$config" \
@@ -98,6 +104,13 @@ for config in ("small", "base"):
                   and r["impl"] == "tandem")
         print(f"{config:6} {layout:6} {f32:10.0f} {bf16:11.0f} {torch:11.0f} {f32 / torch:6.2f} {bf16 / torch:7.2f} "
               f"{share:8.1%} {hidden:6.1%} {rss:7.0f}M")
+        base_bf16 = median(config, layout, "baseline", precision="bf16")
+        if base_bf16 == base_bf16:
+            base_f32 = median(config, layout, "baseline", precision="f32")
+            base_rss = max(max(r["peak_rss_mib"]) for r in rows if r.get("config") == config and r["layout"] == layout
+                           and r["impl"] == "baseline")
+            print(f"{'':6} {'before':6} {base_f32:10.0f} {base_bf16:11.0f} {'':11} {base_f32 / torch:6.2f} "
+                  f"{base_bf16 / torch:7.2f} {'':8} {'':6} {base_rss:7.0f}M   after/before: f32 {f32 / base_f32:.2f}, bf16 {bf16 / base_bf16:.2f}")
     for precision in ("f32", "bf16"):
         one, two = median(config, "1x1", "tandem", precision=precision), median(config, "2x1", "tandem", precision=precision)
         if one == one and two == two:
