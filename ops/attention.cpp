@@ -5,6 +5,7 @@
 
 #include "ops/errors.h"
 #include "ops/matmul.h"
+#include "ops/sequence_ops.h"
 
 namespace tandem::ops {
 namespace {
@@ -14,9 +15,9 @@ using dnnl::memory;
 // Large negative instead of -inf: exp() underflows to exactly 0 and no inf - inf can occur.
 constexpr float kMaskedScore = -1e30f;
 
-// A [S or T, N, X] tnc buffer seen as N matrices [steps, X].
+// A batch-major [N, S or T, X] buffer seen as N matrices [steps, X].
 StridedMatrix per_sequence(const float* data, int64_t steps, int64_t batch, int64_t channels) {
-  return StridedMatrix::batched(data, batch, steps, channels, channels, batch * channels);
+  return StridedMatrix::batched(data, batch, steps, channels, steps * channels, channels);
 }
 
 }  // namespace
@@ -53,20 +54,21 @@ Attention::Attention(DnnlContext& ctx, ParamStore& store, const std::string& nam
 
 void Attention::set_keys(const float* keys, int64_t source_steps, int64_t batch,
                          const int32_t* lengths) {
-  keys_ = keys;
   source_steps_ = source_steps;
   batch_ = batch;
   lengths_.assign(lengths, lengths + batch);
   const int64_t rows = source_steps * batch;
   const int64_t width = kind_ == AttentionKind::kDot ? key_size_ : projection_size_;
+  swap_outer_dims(keys, source_steps, batch, key_size_, resized(keys_, rows * key_size_), false);
+  diff_keys_.assign(static_cast<size_t>(rows * key_size_), 0.0f);
   projected_keys_.resize(static_cast<size_t>(rows * width));
   diff_projected_keys_.assign(static_cast<size_t>(rows * width), 0.0f);
   if (kind_ == AttentionKind::kDot) {
-    std::memcpy(projected_keys_.data(), keys, sizeof(float) * rows * width);
+    std::memcpy(projected_keys_.data(), keys_.data(), sizeof(float) * rows * width);
     return;
   }
   const ParamView& w = store_.view(kind_ == AttentionKind::kGeneral ? w_a_ : w_keys_);
-  matmul(ctx_, StridedMatrix::dense(keys, rows, key_size_),
+  matmul(ctx_, StridedMatrix::dense(keys_.data(), rows, key_size_),
          StridedMatrix::dense(w.value, width, key_size_).transposed(),
          StridedMatrix::dense(projected_keys_.data(), rows, width), Accumulate::kOverwrite);
 }
@@ -88,7 +90,7 @@ void Attention::scores(const float* queries, int64_t steps, const float* query_p
       for (int64_t t = 0; t < steps; ++t) {
         const float* q = query_projection + (t * N + n) * A;
         for (int64_t s = 0; s < lengths_[n]; ++s) {
-          const float* k = keys + (s * N + n) * A;
+          const float* k = keys + (n * S + s) * A;
           float sum = 0.0f;
           for (int64_t a = 0; a < A; ++a) sum += v[a] * std::tanh(k[a] + q[a]);
           weights[(n * steps + t) * S + s] = sum;
@@ -147,6 +149,8 @@ void Attention::forward(const float* queries, int64_t steps, float* context, Att
   chunk.queries = queries;
   chunk.steps = steps;
   const int64_t S = source_steps_, N = batch_;
+  swap_outer_dims(queries, steps, N, query_size_,
+                  resized(chunk.queries_by_batch, steps * N * query_size_), false);
   chunk.weights.resize(static_cast<size_t>(N * steps * S));
   const float* query_projection = nullptr;
   if (kind_ == AttentionKind::kAdditive) {
@@ -158,35 +162,40 @@ void Attention::forward(const float* queries, int64_t steps, float* context, Att
            Accumulate::kOverwrite);
     query_projection = chunk.query_projection.data();
   }
-  scores(queries, steps, query_projection, chunk.weights.data());
+  scores(chunk.queries_by_batch.data(), steps, query_projection, chunk.weights.data());
   masked_softmax(chunk.weights.data(), steps);
+  float* context_by_batch = resized(context_, N * steps * key_size_);
   matmul(ctx_, StridedMatrix::batched(chunk.weights.data(), N, steps, S, steps * S, S),
-         per_sequence(keys_, S, N, key_size_), per_sequence(context, steps, N, key_size_),
-         Accumulate::kOverwrite);
+         per_sequence(keys_.data(), S, N, key_size_),
+         per_sequence(context_by_batch, steps, N, key_size_), Accumulate::kOverwrite);
+  swap_outer_dims(context_by_batch, N, steps, key_size_, context, false);
   last_weights_ = chunk.weights.data();
 }
 
-void Attention::backward(AttentionTape& tape, const float* diff_context, float* diff_queries,
-                         float* diff_keys) {
+void Attention::backward(AttentionTape& tape, const float* diff_context, float* diff_queries) {
   if (tape.used_ == 0) throw std::logic_error("attention: backward without a matching forward");
   const AttentionTape::Chunk& chunk = tape.chunks_[--tape.used_];
   const int64_t S = source_steps_, N = batch_, T = chunk.steps;
   const StridedMatrix weights = StridedMatrix::batched(chunk.weights.data(), N, T, S, T * S, S);
-  const StridedMatrix diff_context_m = per_sequence(diff_context, T, N, key_size_);
+  float* diff_context_by_batch = resized(diff_context_, N * T * key_size_);
+  swap_outer_dims(diff_context, T, N, key_size_, diff_context_by_batch, false);
+  const StridedMatrix diff_context_m = per_sequence(diff_context_by_batch, T, N, key_size_);
   // Value path: d(weights) and dK += weights^T dC.
   diff_weights_.resize(static_cast<size_t>(N * T * S));
   const StridedMatrix diff_weights =
       StridedMatrix::batched(diff_weights_.data(), N, T, S, T * S, S);
-  matmul(ctx_, diff_context_m, per_sequence(keys_, S, N, key_size_).transposed(), diff_weights,
-         Accumulate::kOverwrite);
-  matmul(ctx_, weights.transposed(), diff_context_m, per_sequence(diff_keys, S, N, key_size_),
-         Accumulate::kAdd);
+  matmul(ctx_, diff_context_m, per_sequence(keys_.data(), S, N, key_size_).transposed(),
+         diff_weights, Accumulate::kOverwrite);
+  matmul(ctx_, weights.transposed(), diff_context_m,
+         per_sequence(diff_keys_.data(), S, N, key_size_), Accumulate::kAdd);
   softmax_backward(chunk.weights.data(), diff_weights_.data(), T);  // now d(scores)
 
   if (kind_ != AttentionKind::kAdditive) {
-    const StridedMatrix queries = per_sequence(chunk.queries, T, N, query_size_);
+    const StridedMatrix queries = per_sequence(chunk.queries_by_batch.data(), T, N, query_size_);
+    float* diff_queries_by_batch = resized(diff_queries_, N * T * query_size_);
     matmul(ctx_, diff_weights, per_sequence(projected_keys_.data(), S, N, query_size_),
-           per_sequence(diff_queries, T, N, query_size_), Accumulate::kOverwrite);
+           per_sequence(diff_queries_by_batch, T, N, query_size_), Accumulate::kOverwrite);
+    swap_outer_dims(diff_queries_by_batch, N, T, query_size_, diff_queries, false);
     matmul(ctx_, diff_weights.transposed(), queries,
            per_sequence(diff_projected_keys_.data(), S, N, query_size_), Accumulate::kAdd);
     return;
@@ -206,8 +215,8 @@ void Attention::backward(AttentionTape& tape, const float* diff_context, float* 
       float* dq = diff_query_projection_.data() + (t * N + n) * A;
       for (int64_t s = 0; s < lengths_[n]; ++s) {
         const float ds = d_scores[(n * T + t) * S + s];
-        const float* k = keys + (s * N + n) * A;
-        float* dk = diff_projected_keys_.data() + (s * N + n) * A;
+        const float* k = keys + (n * S + s) * A;
+        float* dk = diff_projected_keys_.data() + (n * S + s) * A;
         for (int64_t a = 0; a < A; ++a) {
           const float th = std::tanh(k[a] + q[a]);
           const float g = ds * v.value[a] * (1.0f - th * th);
@@ -232,16 +241,18 @@ void Attention::finish_backward(float* diff_keys) {
   const int64_t rows = source_steps_ * batch_;
   if (kind_ == AttentionKind::kDot) {
     for (int64_t i = 0; i < rows * key_size_; ++i)
-      diff_keys[i] += diff_projected_keys_[static_cast<size_t>(i)];
-    return;
+      diff_keys_[static_cast<size_t>(i)] += diff_projected_keys_[static_cast<size_t>(i)];
+  } else {
+    const ParamView& w = store_.view(kind_ == AttentionKind::kGeneral ? w_a_ : w_keys_);
+    const int64_t width = projection_size_;
+    const StridedMatrix d_projected =
+        StridedMatrix::dense(diff_projected_keys_.data(), rows, width);
+    matmul(ctx_, d_projected, StridedMatrix::dense(w.value, width, key_size_),
+           StridedMatrix::dense(diff_keys_.data(), rows, key_size_), Accumulate::kAdd);
+    matmul(ctx_, d_projected.transposed(), StridedMatrix::dense(keys_.data(), rows, key_size_),
+           StridedMatrix::dense(w.grad, width, key_size_), Accumulate::kAdd);
   }
-  const ParamView& w = store_.view(kind_ == AttentionKind::kGeneral ? w_a_ : w_keys_);
-  const int64_t width = projection_size_;
-  const StridedMatrix d_projected = StridedMatrix::dense(diff_projected_keys_.data(), rows, width);
-  matmul(ctx_, d_projected, StridedMatrix::dense(w.value, width, key_size_),
-         StridedMatrix::dense(diff_keys, rows, key_size_), Accumulate::kAdd);
-  matmul(ctx_, d_projected.transposed(), StridedMatrix::dense(keys_, rows, key_size_),
-         StridedMatrix::dense(w.grad, width, key_size_), Accumulate::kAdd);
+  swap_outer_dims(diff_keys_.data(), batch_, source_steps_, key_size_, diff_keys, true);
 }
 
 }  // namespace tandem::ops

@@ -39,4 +39,18 @@ void copy_from_columns(const float* src, int64_t rows, int64_t src_width, int64_
   }
 }
 
+void swap_outer_dims(const float* src, int64_t a_count, int64_t b_count, int64_t channels,
+                     float* dst, bool accumulate) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < b_count; ++b)
+    for (int64_t a = 0; a < a_count; ++a) {
+      const float* in = src + (a * b_count + b) * channels;
+      float* out = dst + (b * a_count + a) * channels;
+      if (accumulate)
+        for (int64_t c = 0; c < channels; ++c) out[c] += in[c];
+      else
+        std::memcpy(out, in, sizeof(float) * channels);
+    }
+}
+
 }  // namespace tandem::ops

@@ -1,6 +1,7 @@
 // Copies that rearrange padded time-major (tnc) sequences: per-sequence reversal (which turns a
 // left-to-right RNN into an exact right-to-left one), and joining/splitting feature blocks
-// (bidirectional outputs, [context; hidden] concatenation). Plain loops: no primitive fits.
+// (bidirectional outputs, [context; hidden] concatenation), and time-major <-> batch-major
+// (attention's batched matmuls). Plain loops: no primitive fits.
 // Letters: T steps, N batch, C channels.
 #pragma once
 
@@ -21,5 +22,10 @@ void copy_into_columns(const float* src, int64_t rows, int64_t channels, float* 
 // (accumulate == false) or added (accumulate == true).
 void copy_from_columns(const float* src, int64_t rows, int64_t src_width, int64_t offset,
                        int64_t channels, float* dst, bool accumulate);
+
+// dst[b, a, :] = src[a, b, :] for src [A, B, X] (tnc <-> ntc), written or added
+// (accumulate == true). src and dst must not alias.
+void swap_outer_dims(const float* src, int64_t a_count, int64_t b_count, int64_t channels,
+                     float* dst, bool accumulate);
 
 }  // namespace tandem::ops

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The full grapheme-to-phoneme recipe on CMUdict: data -> 2-rank training with early stopping on
-# the validation WER -> beam-5 decoding of the held-out test words -> WER and PER.
+# The full grapheme-to-phoneme recipe on CMUdict: data -> 2-rank training under a time budget
+# (learning rate decayed linearly to 0 at its end) -> the best checkpoint by validation WER and
+# the average of the last checkpoints, the better of the two on the validation split -> beam-5
+# decoding of the held-out test words -> WER and PER.
 #
 #   scripts/g2p_cmudict.sh [extra tandem-train options]
 #
 # Settings (environment):
 #   G2P_MINUTES  training time limit in minutes (default 58: the run fits in an hour)
 #   G2P_RANKS    MPI ranks (default 2)
+#   G2P_SEED     seed of initialisation, data order and dropout (default 1)
 #   G2P_OUT      output directory (default build/g2p): run/ (checkpoints, metrics.jsonl),
-#                test.hyp, test_scores.json, summary.txt
+#                average.h5, valid_*.json, test.hyp, test_scores.json, summary.txt
 #   STRESS       1 keeps the stress digits (69 phonemes); default 0: the 39-phoneme set that
 #                most published CMUdict results use
+#   RECIPE_MPI_OPTIONS  more mpirun options (scripts/recipe_lib.sh)
 #
 # Words are split 90/5/5 by a fixed hash (scripts/data/cmudict.sh); a word with several
 # pronunciations counts as correct if the output matches any of them, and its PER uses the
@@ -19,14 +23,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${G2P_MINUTES:-58}
 ranks=${G2P_RANKS:-2}
+seed=${G2P_SEED:-1}
 out=${G2P_OUT:-build/g2p}
 stress=${STRESS:-0}
 data=build/data/cmudict
 if [ "$stress" = 0 ]; then data=build/data/cmudict39; fi
 
-scripts/install_deps.sh
-scripts/build.sh
-STRESS=$stress scripts/data/cmudict.sh "$data"
+if [ -z "${RECIPE_SKIP_SETUP:-}" ]; then  # set by scripts/g2p_search.sh, which did these once
+  scripts/install_deps.sh
+  scripts/build.sh
+  STRESS=$stress scripts/data/cmudict.sh "$data"
+fi
 
 source scripts/recipe_lib.sh
 recipe_launch "$ranks"
@@ -36,37 +43,61 @@ mkdir -p "$out"
 # The model: characters -> 2-layer bidirectional LSTM encoder -> 2-layer LSTM decoder with
 # general (Luong) attention; dropout 0.3; bf16 mixed precision (about 1.5x the f32 speed here).
 # Adam 2e-3 after a 200-step warm-up, decayed linearly to 0 exactly at the time limit (the
-# budget-aware schedule, docs/training.md). Validation decodes greedily every epoch; the best
-# checkpoint by validation WER is decoded.
+# budget-aware schedule, docs/training.md). Validation decodes greedily every epoch and once
+# more at the time limit; the best checkpoint by validation WER is kept. A checkpoint every
+# twentieth of the budget, the newest 4 kept: the ones averaged below.
+save_minutes=$(/usr/bin/python3 -c "print($minutes / 20)")
 timed train_seconds "${launch[@]}" build/tandem-train \
-  --corpus "$data/corpus" --run-dir "$out/run" --resume none \
+  --corpus "$data/corpus" --run-dir "$out/run" --resume none --seed "$seed" \
   --cell lstm --bidirectional true --encoder-layers 2 --decoder-layers 2 --attention general \
   --embedding-size 64 --hidden-size 256 --dropout 0.3 --precision bf16 \
   --batch-tokens 1024 --lr 2e-3 --lr-schedule linear --warmup-steps 200 --min-lr 0 \
   --valid-every 0 --valid-metric wer --max-minutes "$minutes" \
-  --log-every 200 --save-every 0 "$@"
+  --log-every 200 --save-every 0 --save-every-minutes "$save_minutes" --keep 4 "$@"
 
-# The best checkpoint by validation WER, beam 5, the test split, on all ranks.
+# The average of the last 4 checkpoints (the annealed end of the budget) against the best one:
+# both decoded greedily on the validation split; the better one decodes the test words.
+build/tandem-average -o "$out/average.h5" --last 4 "$out/run"
+for model in best average; do
+  checkpoint="$out/run"; [ "$model" = best ] || checkpoint="$out/average.h5"
+  "${launch[@]}" build/tandem-translate --quiet --checkpoint "$checkpoint" --test "$data/valid.tsv" \
+    --beam 1 --metrics wer,per --output "$out/valid_$model.hyp" --scores-json "$out/valid_$model.json"
+done
+chosen=$(/usr/bin/python3 -c 'import json, sys
+wer = {m: json.load(open("%s/valid_%s.json" % (sys.argv[1], m)))["wer"] for m in ("best", "average")}
+print("average" if wer["average"] < wer["best"] else "best")' "$out")
+checkpoint="$out/run"; [ "$chosen" = best ] || checkpoint="$out/average.h5"
+
+# The chosen model, beam 5, the test split, on all ranks.
 timed decode_seconds "${launch[@]}" build/tandem-translate \
-  --checkpoint "$out/run" --test "$data/test.tsv" --beam 5 \
+  --checkpoint "$checkpoint" --test "$data/test.tsv" --beam 5 \
   --metrics wer,per --output "$out/test.hyp" --scores-json "$out/test_scores.json"
 
-/usr/bin/python3 - "$out" "$train_seconds" "$decode_seconds" <<'EOF' | tee "$out/summary.txt"
+/usr/bin/python3 - "$out" "$train_seconds" "$decode_seconds" "$chosen" <<'EOF' | tee "$out/summary.txt"
 import json, sys
-out, train_seconds, decode_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, train_seconds, decode_seconds, chosen = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 scores = json.load(open(out + "/test_scores.json"))
 records = [json.loads(line) for line in open(out + "/run/metrics.jsonl")]
 valid = [r for r in records if r.get("type") == "valid"]
+train = [r for r in records if r.get("type") == "train"]
 end = [r for r in records if r.get("type") == "end"]
 print("CMUdict G2P (test split: %d words)" % scores["sentences"])
-print("  test WER %.2f %%  PER %.2f %%  (beam 5, checkpoint step %d)" % (scores["wer"], scores["per"], scores["step"]))
+print("  test WER %.2f %%  PER %.2f %%  (beam 5, %s)" % (scores["wer"], scores["per"],
+      "the average of the last 4 checkpoints" if chosen == "average" else "checkpoint step %d" % scores["step"]))
+for model in ("best", "average"):
+    v = json.load(open("%s/valid_%s.json" % (out, model)))
+    name = "best checkpoint (step %d)" % v["step"] if model == "best" else "average of the last 4"
+    print("  validation, greedy, %-26s WER %.2f %%  PER %.2f %%%s"
+          % (name, v["wer"], v["per"], "   <- chosen" if model == chosen else ""))
 if valid:
     best = min(valid, key=lambda r: (r["wer"], r["step"]))
-    print("  best validation WER %.2f %%  PER %.2f %%  (greedy, step %d, after epoch %d; %d validations)"
+    print("  validation curve: best WER %.2f %%  PER %.2f %% at step %d (epoch %d); %d validations"
           % (best["wer"], best["per"], best["step"], best["epoch"], len(valid)))
-else:
-    print("  no validation yet (the time limit came before the first epoch ended): latest checkpoint used")
-print("  training %d:%02d (wall), test decoding %d s" % (train_seconds // 60, train_seconds % 60, decode_seconds))
+if train:
+    rates = sorted(r["tokens_per_s"] for r in train[1:] or train)
+    print("  training %d:%02d (wall), %d steps, median %.0f target tokens/s; test decoding %d s"
+          % (train_seconds // 60, train_seconds % 60, train[-1]["step"], rates[len(rates) // 2],
+             decode_seconds))
 if end:
     print("  stopped by: %s" % end[-1].get("reason", "?"))
 EOF

@@ -3,9 +3,12 @@
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 # recipe_launch N: sets `launch` (one core per rank; oversubscribed where there are fewer cores).
+# RECIPE_MPI_OPTIONS adds mpirun options (e.g. `--cpu-set 1` for a second job beside a first).
 recipe_launch() {
   launch=(mpirun -np "$1" --bind-to core)
   if [ "$(nproc)" -lt "$1" ]; then launch=(mpirun -np "$1" --oversubscribe --bind-to none); fi
+  # shellcheck disable=SC2206  # options are words
+  launch+=(${RECIPE_MPI_OPTIONS:-})
 }
 
 # timed VAR COMMAND...: prints and runs COMMAND, stores its wall time in seconds in VAR.

@@ -3,7 +3,8 @@
 // primitive times of one step (from oneDNN's verbose exec timings) with each kind's GFLOP/s
 // against this machine's f32 and bf16 matmul peaks, the ratio step / primitive sum, and peak RSS.
 // Threads come from OMP_NUM_THREADS (scripts/bench/ step_bench.sh runs 1 and 2). Usage: step_bench
-// small|base [steps] [min_len-max_len] [f32|bf16]
+// small|base [steps] [min_len-max_len] [f32|bf16]. KEEP_VERBOSE=1 keeps oneDNN's verbose log of
+// those steps (its path is printed) for a look at single executions.
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "data/batch.h"
 #include "data/synthetic.h"
 #include "ops/rng.h"
+#include "scripts/bench/lstm_alone.h"
 #include "trainer/model/seq2seq_model.h"
 #include "trainer/train/train_step.h"
 
@@ -130,6 +132,7 @@ double primitive_flops(const std::vector<std::string>& fields) {
 struct PrimitiveTime {
   double ms = 0.0, flops = 0.0;
   bool bf16 = false;
+  std::map<std::string, std::vector<double>> executions_ms;  // by shape ("l1t25mb64sic512...")
 };
 
 double median(std::vector<double> values) {
@@ -170,11 +173,15 @@ std::map<std::string, PrimitiveTime> primitive_times(trainer::Trainer& trainer,
     PrimitiveTime& entry = per_kind[fields[3] + " " + fields[5] + " (" + fields[4] + ")"];
     entry.ms += ms / steps;
     entry.flops += primitive_flops(fields) / steps;
+    entry.executions_ms[fields[fields.size() - 2]].push_back(ms);
     entry.bf16 = entry.bf16 || line.find("src_bf16") != std::string::npos ||
                  line.find("src_layer_bf16") != std::string::npos;
     per_kind["~total"].ms += ms / steps;
   }
-  std::remove(path.c_str());
+  if (std::getenv("KEEP_VERBOSE"))
+    std::fprintf(stderr, "step_bench: oneDNN verbose log kept in %s\n", path.c_str());
+  else
+    std::remove(path.c_str());
   return per_kind;
 }
 
@@ -199,6 +206,32 @@ void print_primitives(const std::map<std::string, PrimitiveTime>& primitives) {
   }
   std::printf("  machine matmul 2048^3 at %d threads: f32 %.0f GFLOP/s, bf16 %.0f GFLOP/s\n",
               omp_get_max_threads(), f32_peak, bf16_peak);
+}
+
+// The step's LSTM executions of the first layer's shape next to the same layer trained alone
+// (scripts/bench/lstm_alone.h): per execution, median in the step against best alone.
+void compare_lstm_alone(const std::map<std::string, PrimitiveTime>& primitives, const Bench& bench,
+                        const trainer::ModelConfig& model, int length) {
+  const int64_t T = length, N = bench.batch_size, I = model.embedding_size, H = model.hidden_size;
+  const bool bf16 = model.precision == ops::Precision::kBf16;
+  const bench::LstmTimes alone = bench::time_lstm_alone(T, N, I, H, bf16);
+  const std::string shape = "l1t" + std::to_string(T) + "mb" + std::to_string(N) + "sic" +
+                            std::to_string(H) + "slc" + std::to_string(I) + "dhc" +
+                            std::to_string(H) + "dic" + std::to_string(H);
+  const auto in_step = [&](const std::string& prop) {
+    for (const auto& [kind, time] : primitives) {
+      const auto found = time.executions_ms.find(shape);
+      if (kind.rfind("rnn " + prop + " ", 0) == 0 && found != time.executions_ms.end())
+        return median(found->second);
+    }
+    return 0.0;
+  };
+  const double gflops = alone.forward_flops * 1e-6;  // per ms
+  std::printf(
+      "  oneDNN LSTM %s alone: forward %.2f ms (%.0f GFLOP/s), backward %.2f ms (%.0f "
+      "GFLOP/s); in the step, median per execution: forward %.2f ms, backward %.2f ms\n",
+      shape.c_str(), alone.forward_ms, gflops / alone.forward_ms, alone.backward_ms,
+      2.0 * gflops / alone.backward_ms, in_step("forward_training"), in_step("backward"));
 }
 
 }  // namespace
@@ -264,6 +297,7 @@ int main(int argc, char** argv) {
   std::printf("    %-14s %8.2f\n", "(other)",
               std::accumulate(step_ms.begin(), step_ms.end(), 0.0) / steps - sections);
   print_primitives(primitives);
+  compare_lstm_alone(primitives, bench, model_config, max_len);
   const double primitive_sum = primitives.count("~total") ? primitives.at("~total").ms : 0.0;
   std::printf("  primitive sum      %8.2f ms  -> bound %8.0f tokens/s\n", primitive_sum,
               tokens_per_step / primitive_sum * 1e3);

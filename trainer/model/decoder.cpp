@@ -283,8 +283,7 @@ const float* Decoder::backward_attention(int64_t t_begin, int64_t t_end, int chu
   ops::copy_from_columns(diff_concatenated, rows, 2 * H, H, H, diff_top, false);
   if (attention_) {
     float* diff_from_attention = ops::resized(diff_scratch_, rows * H);
-    attention_->backward(attention_tape_, diff_context, diff_from_attention,
-                         encoder.diff_outputs());
+    attention_->backward(attention_tape_, diff_context, diff_from_attention);
     for (int64_t i = 0; i < rows * H; ++i) diff_top[i] += diff_from_attention[i];
   } else {
     float* diff_final = encoder.diff_final_h(encoder.layer_count() - 1);

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The recorded configuration search behind scripts/g2p_cmudict.sh: runs the recipe once per named
+# configuration (the recipe's options plus that configuration's), each under the same time
+# budget and with the 2 cores to itself, and appends one row per run to a table.
+#
+#   scripts/g2p_search.sh NAME... (see `configs` below; `ensemble2` trains two 1-rank models of
+#   the recipe at once, one per core, for the same time, and decodes them as an ensemble)
+#
+# Settings (environment): G2P_MINUTES (default 20), G2P_SEED (default 1),
+# SEARCH_OUT (default build/g2p_search): one directory per run and results.tsv, which keeps the
+# rows of earlier invocations (the table grows; delete it to start over).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes=${G2P_MINUTES:-20}
+seed=${G2P_SEED:-1}
+root=${SEARCH_OUT:-build/g2p_search}
+mkdir -p "$root"
+table="$root/results.tsv"
+[ -f "$table" ] || printf 'config\tminutes\tseed\ttest WER\ttest PER\tmodel\tvalid WER best\tvalid WER avg\tsteps\ttokens/s\toptions\n' > "$table"
+
+declare -A configs=(
+  [recipe]=""
+  [smooth0.1]="--label-smoothing 0.1"
+  [hidden384]="--hidden-size 384"
+  [batch2048]="--batch-tokens 2048 --lr 3e-3"
+  [feeding]="--input-feeding"
+  [init-xavier]="--init xavier"
+  [dropout0.2]="--dropout 0.2"
+)
+
+# row NAME OUT OPTIONS: one table row from a recipe output directory.
+row() {
+  /usr/bin/python3 - "$1" "$2" "$minutes" "$seed" "$3" <<'EOF' >> "$table"
+import json, sys
+name, out, minutes, seed, options = sys.argv[1:]
+test = json.load(open(out + "/test_scores.json"))
+valid = {m: json.load(open("%s/valid_%s.json" % (out, m)))["wer"] for m in ("best", "average")}
+records = [json.loads(l) for l in open(out + "/run/metrics.jsonl")]
+train = [r for r in records if r["type"] == "train"]
+rates = sorted(r["tokens_per_s"] for r in train[1:] or train)
+model = "average" if test["checkpoint"].endswith("average.h5") else "best"
+print("\t".join([name, minutes, seed, "%.2f" % test["wer"], "%.2f" % test["per"], model,
+                 "%.2f" % valid["best"], "%.2f" % valid["average"], str(train[-1]["step"]),
+                 "%.0f" % rates[len(rates) // 2], options or "(recipe)"]))
+EOF
+}
+
+# Two 1-rank trainings at once, one per core, then the ensemble of their chosen models.
+ensemble2() {
+  local out="$root/ensemble2_${minutes}m_s$seed" s
+  for s in 0 1; do
+    RECIPE_MPI_OPTIONS="--cpu-set $s" G2P_RANKS=1 G2P_SEED=$((seed + s)) G2P_OUT="$out/member$s" \
+      G2P_MINUTES=$minutes scripts/g2p_cmudict.sh > "$out.member$s.log" 2>&1 &
+  done
+  wait
+  for s in 0 1; do row "ensemble2-member$s" "$out/member$s" "1 rank, seed $((seed + s))"; done
+  local members=()
+  for s in 0 1; do members+=("$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$out/member$s/test_scores.json")"); done
+  source scripts/recipe_lib.sh
+  recipe_launch 2
+  "${launch[@]}" build/tandem-translate --quiet --checkpoint "${members[0]}" --ensemble "${members[1]}" \
+    --test build/data/cmudict39/test.tsv --beam 5 --metrics wer,per --output "$out/test.hyp" \
+    --scores-json "$out/test_scores.json"
+  /usr/bin/python3 - "$out" "$minutes" "$seed" <<'EOF' >> "$table"
+import json, sys
+out, minutes, seed = sys.argv[1:]
+test = json.load(open(out + "/test_scores.json"))
+print("\t".join(["ensemble2", minutes, seed, "%.2f" % test["wer"], "%.2f" % test["per"], "ensemble",
+                 "", "", "", "", "two 1-rank models trained at once, log-probabilities averaged"]))
+EOF
+}
+
+[ $# -gt 0 ] || { echo "usage: scripts/g2p_search.sh NAME... (${!configs[*]} ensemble2)" >&2; exit 2; }
+scripts/install_deps.sh
+scripts/build.sh
+STRESS=0 scripts/data/cmudict.sh build/data/cmudict39
+export RECIPE_SKIP_SETUP=1
+for name in "$@"; do
+  if [ "$name" = ensemble2 ]; then ensemble2; continue; fi
+  [ -n "${configs[$name]+set}" ] || { echo "g2p_search: unknown configuration '$name'" >&2; exit 2; }
+  out="$root/${name}_${minutes}m_s$seed"
+  # shellcheck disable=SC2086  # the options are words
+  G2P_OUT="$out" G2P_MINUTES=$minutes G2P_SEED=$seed scripts/g2p_cmudict.sh ${configs[$name]} > "$out.log" 2>&1
+  row "$name" "$out" "${configs[$name]}"
+done
+column -t -s $'\t' "$table"
