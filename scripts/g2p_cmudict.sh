@@ -96,7 +96,7 @@ if valid:
 if train:
     rates = sorted(r["tokens_per_s"] for r in train[1:] or train)
     print("  training %d:%02d (wall), %d steps, median %.0f target tokens/s; test decoding %d s"
-          % (train_seconds // 60, train_seconds % 60, train[-1]["step"], rates[len(rates) // 2],
+          % (train_seconds // 60, train_seconds % 60, (end or train)[-1]["step"], rates[len(rates) // 2],
              decode_seconds))
 if end:
     print("  stopped by: %s" % end[-1].get("reason", "?"))

@@ -40,7 +40,7 @@ train = [r for r in records if r["type"] == "train"]
 rates = sorted(r["tokens_per_s"] for r in train[1:] or train)
 model = "average" if test["checkpoint"].endswith("average.h5") else "best"
 print("\t".join([name, minutes, seed, "%.2f" % test["wer"], "%.2f" % test["per"], model,
-                 "%.2f" % valid["best"], "%.2f" % valid["average"], str(train[-1]["step"]),
+                 "%.2f" % valid["best"], "%.2f" % valid["average"], str(records[-1]["step"]),
                  "%.0f" % rates[len(rates) // 2], options or "(recipe)"]))
 EOF
 }
