@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# English->Chinese, tandem against PyTorch at equal wall time (not a test): for each budget,
+# scripts/translate_po.sh (tandem, 2 ranks) and scripts/bench/torch_mt_reference.py (PyTorch DDP,
+# 2 ranks, the same corpus and model shape), one after the other with the cores to themselves;
+# both systems' test outputs scored by tandem-translate's scorer (BLEU with sacreBLEU's zh
+# tokeniser, chrF2, 95 % bootstrap intervals). tandem is scored greedy (as PyTorch decodes) and
+# with its recipe's beam 5.
+#
+#   scripts/bench/mt_compare.sh [MINUTES...]      (default: 15 30 60)
+#
+# Output: build/mt_compare/{tandem,torch}_<M>m/ and results.tsv (appended).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+budgets=("$@")
+[ ${#budgets[@]} -gt 0 ] || budgets=(15 30 60)
+root=build/mt_compare
+data=build/data/po_zh_CN
+mkdir -p "$root"
+results="$root/results.tsv"
+[ -f "$results" ] || printf 'minutes\tsystem\tdecoding\tBLEU\tBLEU 95%%\tchrF2\tchrF2 95%%\tsteps\ttokens/s\n' > "$results"
+missing=()
+for package in python3-torch python3-h5py python3-sentencepiece libopenblas0-openmp libtcmalloc-minimal4; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" > /dev/null
+fi
+torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
+           LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 OMP_NUM_THREADS=1)
+source scripts/recipe_lib.sh
+recipe_launch 2
+
+# row MINUTES SYSTEM DECODING SCORES_JSON TRAIN_STEPS TOKENS_PER_S
+row() {
+  /usr/bin/python3 - "$@" <<'EOF' >> "$results"
+import json, sys
+minutes, system, decoding, path, steps, rate = sys.argv[1:]
+s = json.load(open(path))
+print("\t".join([minutes, system, decoding, "%.2f" % s["bleu"], "[%.2f, %.2f]" % tuple(s["bleu_ci95"]),
+                 "%.2f" % s["chrf"], "[%.2f, %.2f]" % tuple(s["chrf_ci95"]), steps, rate]))
+EOF
+}
+score=(--metrics bleu,chrf --bootstrap 1000)
+
+for minutes in "${budgets[@]}"; do
+  out="$root/tandem_${minutes}m"
+  MT_MINUTES=$minutes MT_OUT="$out" scripts/translate_po.sh > "$out.log" 2>&1
+  "${launch[@]}" build/tandem-translate --quiet --checkpoint "$out/run" --test "$data/test.tsv" --beam 1 \
+    "${score[@]}" --output "$out/test_greedy.hyp" --scores-json "$out/test_greedy_scores.json"
+  read -r steps rate < <(/usr/bin/python3 -c 'import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+train = [r for r in records if r["type"] == "train"][1:]
+rates = sorted(r["tokens_per_s"] for r in train)
+print(records[-1]["step"], "%.0f" % rates[len(rates) // 2])' "$out/run/metrics.jsonl")
+  row "$minutes" tandem greedy "$out/test_greedy_scores.json" "$steps" "$rate"
+  row "$minutes" tandem beam5 "$out/test_scores.json" "$steps" "$rate"
+
+  out="$root/torch_${minutes}m"
+  rm -rf "$out"
+  "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_mt_reference.py "$data/corpus" "$data/test.tsv" "$out" \
+    --minutes "$minutes" --ranks 2 > "$out.log" 2>&1
+  references=()
+  for file in "$out"/ref.*; do references+=(--reference "$file"); done
+  build/tandem-translate --hypotheses "$out/test.hyp" "${references[@]}" "${score[@]}" \
+    --scores-json "$out/test_scores.json" 2> "$out/score.log"
+  read -r steps rate < <(/usr/bin/python3 -c 'import json, sys
+s = json.load(open(sys.argv[1])); print(s["steps"], "%.0f" % s["tokens_per_s"])' "$out/train.json")
+  row "$minutes" pytorch greedy "$out/test_scores.json" "$steps" "$rate"
+done
+column -t -s $'\t' "$results"

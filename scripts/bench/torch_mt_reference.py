@@ -1,0 +1,278 @@
+#!/usr/bin/python3
+"""A PyTorch reference for scripts/translate_po.sh: the same task under the same wall-time budget.
+
+What it shares with tandem's recipe: the corpus (tandem's HDF5 shards, read with h5py, and its
+SentencePiece models and vocabularies), the model's shape (embeddings 256, 2-layer bidirectional
+LSTM encoder of 256 per direction, 2-layer LSTM decoder of 512 started from the encoder's final
+states of both directions, Luong "general" attention, attentional vector tanh(W_c [c; h]),
+dropout 0.2, every parameter U(-0.1, 0.1)), Adam 1e-3 with a 200-step warm-up and a linear decay
+to 0 at the time limit (the slowest rank's clock), 2,048 target tokens per rank and step in
+length-sorted pools of batches, cross-entropy over real tokens, gradient clipping at 5. What it
+does as PyTorch users do: packed sequences in the encoder, DistributedDataParallel over gloo,
+f32 with OpenBLAS (bf16 LSTMs are not faster in Debian's torch 1.13 on CPU). After training,
+rank 0 decodes the test sources greedily (batched) and writes hypotheses plus reference files
+that group repeated sources the way `tandem-translate --test` does, so tandem's scorer measures
+both systems alike (scripts/bench/mt_compare.sh runs both).
+
+usage: /usr/bin/python3 scripts/bench/torch_mt_reference.py CORPUS TEST_TSV OUT_DIR
+           --minutes M [--ranks R] [--threads T] [--seed S]
+Writes OUT_DIR/test.hyp, OUT_DIR/ref.N (one per reference slot) and OUT_DIR/train.json.
+"""
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+
+
+def read_vocabulary(path):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from read_corpus import read_vocabulary as read  # tandem's vocabulary file format
+    return read(path)
+
+
+def load_split(corpus, manifest, split):
+    import h5py
+    import numpy as np
+    pairs = []
+    for shard in manifest["splits"].get(split, []):
+        with h5py.File(os.path.join(corpus, shard["file"]), "r") as f:
+            sides = [(f[s + "_offsets"][:], f[s + "_tokens"][:].astype(np.int64)) for s in ("src", "tgt")]
+            for i in range(int(f.attrs["example_count"])):
+                pairs.append(tuple(tokens[offsets[i]:offsets[i + 1]] for offsets, tokens in sides))
+    return pairs
+
+
+def build_model(torch, vocab_src, vocab_tgt):
+    nn = torch.nn
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src_embedding = nn.Embedding(vocab_src, 256, padding_idx=PAD)
+            self.tgt_embedding = nn.Embedding(vocab_tgt, 256, padding_idx=PAD)
+            self.encoder = nn.LSTM(256, 256, num_layers=2, bidirectional=True, dropout=0.2)
+            self.decoder = nn.LSTM(256, 512, num_layers=2, dropout=0.2)
+            self.w_a = nn.Linear(512, 512, bias=False)
+            self.w_c = nn.Linear(1024, 512)
+            self.output = nn.Linear(512, vocab_tgt)
+            self.dropout = nn.Dropout(0.2)
+            for parameter in self.parameters():
+                nn.init.uniform_(parameter, -0.1, 0.1)
+
+        def encode(self, source, lengths):  # source [S, N]
+            packed = nn.utils.rnn.pack_padded_sequence(self.dropout(self.src_embedding(source)), lengths.cpu(),
+                                                       enforce_sorted=False)
+            encoded, (h, c) = self.encoder(packed)
+            encoded, _ = nn.utils.rnn.pad_packed_sequence(encoded, total_length=source.shape[0])
+            # [layers * 2, N, 256] -> [layers, N, 512]: forward and backward final states side by side
+            bridge = lambda s: torch.cat([s[0::2], s[1::2]], dim=-1)
+            mask = torch.arange(source.shape[0]).unsqueeze(0) >= lengths.unsqueeze(1)  # [N, S]
+            return encoded, (bridge(h), bridge(c)), mask
+
+        def decode(self, encoded, mask, target_in, state):  # target_in [T, N]
+            decoded, state = self.decoder(self.dropout(self.tgt_embedding(target_in)), state)
+            scores = torch.einsum("tnh,snh->nts", decoded, self.w_a(encoded))
+            weights = torch.softmax(scores.masked_fill(mask.unsqueeze(1), float("-inf")), dim=-1)
+            context = torch.einsum("nts,snh->tnh", weights, encoded)
+            attentional = self.dropout(torch.tanh(self.w_c(torch.cat([context, decoded], dim=-1))))
+            return self.output(attentional), state
+
+        def forward(self, source, lengths, target_in, target_out):
+            encoded, state, mask = self.encode(source, lengths)
+            logits, _ = self.decode(encoded, mask, target_in, state)
+            return nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), target_out.view(-1),
+                                               ignore_index=PAD, reduction="sum")
+
+    return Seq2Seq()
+
+
+def batches(pairs, rank, ranks, epoch, seed, budget=2048, pool=60):
+    """This rank's share of an epoch: shuffled, windows of `pool` batches sorted by length."""
+    order = list(range(rank, len(pairs), ranks))
+    random.Random(seed * 1000 + epoch).shuffle(order)
+    window = pool * max(1, budget // 12)
+    for begin in range(0, len(order), window):
+        chunk = sorted(order[begin:begin + window], key=lambda i: (max(len(pairs[i][0]), len(pairs[i][1]) + 1), i))
+        current, longest, made = [], 0, []
+        for i in chunk:
+            length = max(len(pairs[i][0]), len(pairs[i][1]) + 1)
+            if current and max(longest, length) * (len(current) + 1) > budget:
+                made.append(current)
+                current, longest = [], 0
+            current.append(i)
+            longest = max(longest, length)
+        if current:
+            made.append(current)
+        random.Random(seed + epoch + begin).shuffle(made)
+        yield from made
+
+
+def tensors(torch, pairs, indices):
+    sources = [pairs[i][0] for i in indices]
+    targets = [pairs[i][1] for i in indices]
+    n, s, t = len(indices), max(map(len, sources)), max(map(len, targets)) + 1
+    source = torch.full((s, n), PAD, dtype=torch.long)
+    target_in = torch.full((t, n), PAD, dtype=torch.long)
+    target_out = torch.full((t, n), PAD, dtype=torch.long)
+    for k, (src, tgt) in enumerate(zip(sources, targets)):
+        source[:len(src), k] = torch.from_numpy(src)
+        target_in[0, k] = BOS
+        target_in[1:len(tgt) + 1, k] = torch.from_numpy(tgt)
+        target_out[:len(tgt), k] = torch.from_numpy(tgt)
+        target_out[len(tgt), k] = EOS
+    return source, torch.tensor([len(x) for x in sources]), target_in, target_out
+
+
+def train(args, rank, torch, model, pairs):
+    import torch.distributed as dist
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if args.ranks > 1 else model
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    budget_s, start, step, epoch, tokens_done = args.minutes * 60, time.time(), 0, 0, 0
+    stream = batches(pairs, rank, args.ranks, epoch, args.seed)
+    while True:
+        # The slowest rank's clock decides both the rate and the stop, as in tandem.
+        elapsed = torch.tensor([time.time() - start], dtype=torch.float64)
+        if args.ranks > 1:
+            dist.all_reduce(elapsed, op=dist.ReduceOp.MAX)
+        used = float(elapsed) / budget_s
+        if used >= 1.0:
+            break
+        indices = next(stream, None)
+        if indices is None:
+            epoch += 1
+            stream = batches(pairs, rank, args.ranks, epoch, args.seed)
+            indices = next(stream)
+        lr = 1e-3 * min(1.0, (step + 1) / 200) * (1.0 - used)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        source, lengths, target_in, target_out = tensors(torch, pairs, indices)
+        tokens = torch.tensor([float((target_out != PAD).sum())])
+        if args.ranks > 1:
+            dist.all_reduce(tokens)
+        optimizer.zero_grad(set_to_none=True)
+        loss = ddp(source, lengths, target_in, target_out)
+        (loss * args.ranks / tokens).backward()  # DDP averages: the sum over ranks / all tokens
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        step += 1
+        tokens_done += int(tokens)
+        if rank == 0 and step % 200 == 0:
+            print("step %d epoch %d loss %.4f lr %.2e %.0f tok/s" % (
+                step, epoch, float(loss) * args.ranks / float(tokens), lr, tokens_done / (time.time() - start)),
+                file=sys.stderr, flush=True)
+    return {"steps": step, "epochs": epoch, "seconds": time.time() - start,
+            "tokens_per_s": tokens_done / (time.time() - start)}
+
+
+def test_sentences(path):
+    """Sources in first-appearance order, each with all its references (as tandem-translate --test)."""
+    references = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            source, reference = line.rstrip("\n").split("\t")
+            references.setdefault(source, []).append(reference)
+    return list(references.items())
+
+
+def decode(torch, model, corpus, manifest, sentences, out):
+    import sentencepiece
+    sides = {}
+    for side in ("source", "target"):
+        sp = sentencepiece.SentencePieceProcessor(model_file=os.path.join(corpus, manifest[side]["sentencepiece_model"]))
+        vocabulary = read_vocabulary(os.path.join(corpus, manifest[side]["vocabulary"]))
+        sides[side] = (sp, vocabulary, {token: i for i, token in enumerate(vocabulary)})
+    sp, _, ids = sides["source"]
+    encoded = [[ids.get(piece, UNK) for piece in sp.encode(source, out_type=str)] or [UNK] for source, _ in sentences]
+    outputs = [None] * len(encoded)
+    model.eval()
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    with torch.no_grad():
+        for begin in range(0, len(order), 64):
+            chunk = order[begin:begin + 64]
+            n, s = len(chunk), max(len(encoded[i]) for i in chunk)
+            source = torch.full((s, n), PAD, dtype=torch.long)
+            for k, i in enumerate(chunk):
+                source[:len(encoded[i]), k] = torch.tensor(encoded[i])
+            lengths = torch.tensor([len(encoded[i]) for i in chunk])
+            memory, state, mask = model.encode(source, lengths)
+            token = torch.full((1, n), BOS, dtype=torch.long)
+            done = torch.zeros(n, dtype=torch.bool)
+            result = [[] for _ in chunk]
+            for _ in range(2 * s + 10):
+                logits, state = model.decode(memory, mask, token, state)
+                token = logits.argmax(-1)  # [1, N]
+                for k in range(n):
+                    if not done[k] and int(token[0, k]) != EOS:
+                        result[k].append(int(token[0, k]))
+                done |= token[0] == EOS
+                if bool(done.all()):
+                    break
+            for k, i in enumerate(chunk):
+                outputs[i] = result[k]
+    target_sp, target_vocabulary, _ = sides["target"]
+    with open(os.path.join(out, "test.hyp"), "w", encoding="utf-8") as f:
+        for tokens in outputs:
+            f.write(target_sp.decode_pieces([target_vocabulary[t] for t in tokens]) + "\n")
+    slots = max(len(references) for _, references in sentences)
+    for slot in range(slots):  # missing references repeat the first: no score changes
+        with open(os.path.join(out, "ref.%d" % slot), "w", encoding="utf-8") as f:
+            for _, references in sentences:
+                f.write(references[slot if slot < len(references) else 0] + "\n")
+
+
+def worker(args, rank):
+    import torch
+    import torch.distributed as dist
+    os.sched_setaffinity(0, set(range(rank * args.threads, (rank + 1) * args.threads)) &
+                         os.sched_getaffinity(0) or os.sched_getaffinity(0))
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    with open(os.path.join(args.corpus, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    pairs = load_split(args.corpus, manifest, "train")
+    model = build_model(torch, manifest["source"]["vocab_size"], manifest["target"]["vocab_size"])
+    if args.ranks > 1:
+        dist.init_process_group("gloo", rank=rank, world_size=args.ranks)
+    summary = train(args, rank, torch, model, pairs)
+    if rank == 0:
+        start = time.time()
+        decode(torch, model, args.corpus, manifest, test_sentences(args.test), args.out)
+        summary["decode_seconds"] = time.time() - start
+        with open(os.path.join(args.out, "train.json"), "w") as f:
+            json.dump(summary, f)
+        print(json.dumps(summary), flush=True)
+    sys.stdout.flush()
+    os._exit(0)  # gloo can hang at interpreter exit
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpus")
+    parser.add_argument("test")
+    parser.add_argument("out")
+    parser.add_argument("--minutes", type=float, required=True)
+    parser.add_argument("--ranks", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--worker-rank", type=int, default=-1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    if args.worker_rank >= 0 or args.ranks == 1:
+        worker(args, max(args.worker_rank, 0))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(args.ranks))
+    workers = [subprocess.Popen([sys.executable, __file__] + sys.argv[1:] + ["--worker-rank", str(r)], env=env)
+               for r in range(args.ranks)]
+    sys.exit(max(w.wait() for w in workers))
+
+
+if __name__ == "__main__":
+    main()
