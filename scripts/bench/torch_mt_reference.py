@@ -22,10 +22,10 @@ import argparse
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
+
+import torch_ranks
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 
@@ -229,8 +229,7 @@ def decode(torch, model, corpus, manifest, sentences, out):
 def worker(args, rank):
     import torch
     import torch.distributed as dist
-    os.sched_setaffinity(0, set(range(rank * args.threads, (rank + 1) * args.threads)) &
-                         os.sched_getaffinity(0) or os.sched_getaffinity(0))
+    torch_ranks.pin(rank, args.threads)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     with open(os.path.join(args.corpus, "manifest.json"), encoding="utf-8") as f:
@@ -263,15 +262,7 @@ def main():
     parser.add_argument("--worker-rank", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    if args.worker_rank >= 0 or args.ranks == 1:
-        worker(args, max(args.worker_rank, 0))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(args.ranks))
-    workers = [subprocess.Popen([sys.executable, __file__] + sys.argv[1:] + ["--worker-rank", str(r)], env=env)
-               for r in range(args.ranks)]
-    sys.exit(max(w.wait() for w in workers))
+    torch_ranks.run_ranks(args.ranks, args.worker_rank, lambda rank: worker(args, rank))
 
 
 if __name__ == "__main__":
