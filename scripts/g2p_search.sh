@@ -22,6 +22,7 @@ declare -A configs=(
   [recipe]=""
   [smooth0.1]="--label-smoothing 0.1"
   [hidden384]="--hidden-size 384"
+  [hidden512]="--hidden-size 512 --embedding-size 128"
   [batch2048]="--batch-tokens 2048 --lr 3e-3"
   [feeding]="--input-feeding"
   [init-xavier]="--init xavier"
