@@ -1,5 +1,25 @@
-# Shared by the tandem-train benchmarks (sourced; needs $work and $tandem_build): the design's
-# bench-small and bench-base models and their synthetic corpora.
+# Shared by the tandem-train benchmarks (sourced; the models need $work and $tandem_build): the
+# design's bench-small and bench-base models and their synthetic corpora, and what the PyTorch
+# references need.
+
+# PyTorch as fast as Debian allows: the OpenMP OpenBLAS with its AVX-512 kernels (the
+# OPENBLAS_CORETYPE/L2_SIZE overrides some machines set would force slower ones) and tcmalloc;
+# for the PyTorch runs only.
+torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
+           LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)
+
+# install_torch_packages [EXTRA...]: installs PyTorch, OpenBLAS (OpenMP) and tcmalloc, and the
+# extra packages, where missing.
+install_torch_packages() {
+  local missing=() package as_root=()
+  for package in python3-torch libopenblas0-openmp libtcmalloc-minimal4 "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "installing ${missing[*]}"
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" > /dev/null
+}
 
 # bench_corpus NAME VOCAB: $work/corpus_NAME, 20k pairs, source 25 words, target 24 words
 # (+ <eos> = 25), made once.

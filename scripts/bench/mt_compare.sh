@@ -18,16 +18,9 @@ data=build/data/po_zh_CN
 mkdir -p "$root"
 results="$root/results.tsv"
 [ -f "$results" ] || printf 'minutes\tsystem\tdecoding\tBLEU\tBLEU 95%%\tchrF2\tchrF2 95%%\tsteps\ttokens/s\n' > "$results"
-missing=()
-for package in python3-torch python3-h5py python3-sentencepiece libopenblas0-openmp libtcmalloc-minimal4; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" > /dev/null
-fi
-torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
-           LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 OMP_NUM_THREADS=1)
+source scripts/bench/bench_lib.sh
+install_torch_packages python3-h5py python3-sentencepiece
+torch_env+=(OMP_NUM_THREADS=1)
 source scripts/recipe_lib.sh
 recipe_launch 2
 

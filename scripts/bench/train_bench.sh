@@ -17,24 +17,11 @@ repeats=${2:-2}
 tandem_build=${TANDEM_BUILD:-build}
 work=build/train_bench
 scripts/install_deps.sh > /dev/null
-missing=()
-[ -n "${NO_TORCH:-}" ] || for package in python3-torch libopenblas0-openmp libtcmalloc-minimal4; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "train_bench: installing ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" > /dev/null
-fi
 [ -n "${TANDEM_BUILD:-}" ] || scripts/build.sh > /dev/null
 mkdir -p "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 source scripts/bench/bench_lib.sh
-# PyTorch as fast as Debian allows: the OpenMP OpenBLAS with its AVX-512 kernels (the
-# OPENBLAS_CORETYPE/L2_SIZE overrides some machines set would force slower ones) and tcmalloc;
-# for the PyTorch runs only.
-torch_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
-           LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)
+[ -n "${NO_TORCH:-}" ] || install_torch_packages
 
 summarise() {  # summarise RUN_DIR: one JSON line from tandem's metrics
   /usr/bin/python3 - "$1" <<'EOF'
