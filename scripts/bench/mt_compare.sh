@@ -7,6 +7,7 @@
 # with its recipe's beam 5.
 #
 #   scripts/bench/mt_compare.sh [MINUTES...]      (default: 15 30 60)
+#   MT_SYSTEMS=tandem|pytorch scripts/bench/mt_compare.sh 60   (one system only; default both)
 #
 # Output: build/mt_compare/{tandem,torch}_<M>m/ and results.tsv (appended).
 set -euo pipefail
@@ -36,8 +37,9 @@ EOF
 }
 score=(--metrics bleu,chrf --bootstrap 1000)
 
-for minutes in "${budgets[@]}"; do
-  out="$root/tandem_${minutes}m"
+systems=${MT_SYSTEMS:-tandem pytorch}
+run_tandem() {
+  local minutes=$1 out="$root/tandem_$1m" steps rate
   MT_MINUTES=$minutes MT_OUT="$out" scripts/translate_po.sh > "$out.log" 2>&1
   "${launch[@]}" build/tandem-translate --quiet --checkpoint "$out/run" --test "$data/test.tsv" --beam 1 \
     "${score[@]}" --output "$out/test_greedy.hyp" --scores-json "$out/test_greedy_scores.json"
@@ -48,17 +50,28 @@ rates = sorted(r["tokens_per_s"] for r in train)
 print(records[-1]["step"], "%.0f" % rates[len(rates) // 2])' "$out/run/metrics.jsonl")
   row "$minutes" tandem greedy "$out/test_greedy_scores.json" "$steps" "$rate"
   row "$minutes" tandem beam5 "$out/test_scores.json" "$steps" "$rate"
+}
 
-  out="$root/torch_${minutes}m"
+run_pytorch() {
+  local minutes=$1 out="$root/torch_$1m" steps rate references=()
   rm -rf "$out"
   "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_mt_reference.py "$data/corpus" "$data/test.tsv" "$out" \
     --minutes "$minutes" --ranks 2 > "$out.log" 2>&1
-  references=()
   for file in "$out"/ref.*; do references+=(--reference "$file"); done
   build/tandem-translate --hypotheses "$out/test.hyp" "${references[@]}" "${score[@]}" \
     --scores-json "$out/test_scores.json" 2> "$out/score.log"
   read -r steps rate < <(/usr/bin/python3 -c 'import json, sys
 s = json.load(open(sys.argv[1])); print(s["steps"], "%.0f" % s["tokens_per_s"])' "$out/train.json")
   row "$minutes" pytorch greedy "$out/test_scores.json" "$steps" "$rate"
+}
+
+for minutes in "${budgets[@]}"; do
+  for system in $systems; do
+    case $system in
+      tandem) run_tandem "$minutes" ;;
+      pytorch) run_pytorch "$minutes" ;;
+      *) echo "mt_compare: MT_SYSTEMS: unknown system '$system' (tandem, pytorch)" >&2; exit 2 ;;
+    esac
+  done
 done
 column -t -s $'\t' "$results"
