@@ -48,20 +48,22 @@ def load_split(corpus, manifest, split):
     return pairs
 
 
-def build_model(torch, vocab_src, vocab_tgt):
+def build_model(torch, vocab_src, vocab_tgt, embedding=256, hidden=512, layers=2, dropout=0.2):
+    """The recipe's shape by default; `hidden` is the decoder's (the encoder's per direction is
+    half). scripts/bench/torch_mt_crosscheck.py builds a small one."""
     nn = torch.nn
 
     class Seq2Seq(nn.Module):
         def __init__(self):
             super().__init__()
-            self.src_embedding = nn.Embedding(vocab_src, 256, padding_idx=PAD)
-            self.tgt_embedding = nn.Embedding(vocab_tgt, 256, padding_idx=PAD)
-            self.encoder = nn.LSTM(256, 256, num_layers=2, bidirectional=True, dropout=0.2)
-            self.decoder = nn.LSTM(256, 512, num_layers=2, dropout=0.2)
-            self.w_a = nn.Linear(512, 512, bias=False)
-            self.w_c = nn.Linear(1024, 512)
-            self.output = nn.Linear(512, vocab_tgt)
-            self.dropout = nn.Dropout(0.2)
+            self.src_embedding = nn.Embedding(vocab_src, embedding, padding_idx=PAD)
+            self.tgt_embedding = nn.Embedding(vocab_tgt, embedding, padding_idx=PAD)
+            self.encoder = nn.LSTM(embedding, hidden // 2, num_layers=layers, bidirectional=True, dropout=dropout)
+            self.decoder = nn.LSTM(embedding, hidden, num_layers=layers, dropout=dropout)
+            self.w_a = nn.Linear(hidden, hidden, bias=False)
+            self.w_c = nn.Linear(2 * hidden, hidden)
+            self.output = nn.Linear(hidden, vocab_tgt)
+            self.dropout = nn.Dropout(dropout)
             for parameter in self.parameters():
                 nn.init.uniform_(parameter, -0.1, 0.1)
 
@@ -70,7 +72,7 @@ def build_model(torch, vocab_src, vocab_tgt):
                                                        enforce_sorted=False)
             encoded, (h, c) = self.encoder(packed)
             encoded, _ = nn.utils.rnn.pad_packed_sequence(encoded, total_length=source.shape[0])
-            # [layers * 2, N, 256] -> [layers, N, 512]: forward and backward final states side by side
+            # [layers * 2, N, H/2] -> [layers, N, H]: forward and backward final states side by side
             bridge = lambda s: torch.cat([s[0::2], s[1::2]], dim=-1)
             mask = torch.arange(source.shape[0]).unsqueeze(0) >= lengths.unsqueeze(1)  # [N, S]
             return encoded, (bridge(h), bridge(c)), mask
