@@ -1,9 +1,10 @@
-// step_bench: one process, synthetic batches, the design's bench-small / bench-base models.
+// step_bench: one process, synthetic batches, the design's bench-small / bench-base models or
+// the English->Chinese recipe's (mt).
 // Prints ms/step (min and median), target tokens/s, a per-section breakdown, the oneDNN
 // primitive times of one step (from oneDNN's verbose exec timings) with each kind's GFLOP/s
 // against this machine's f32 and bf16 matmul peaks, the ratio step / primitive sum, and peak RSS.
 // Threads come from OMP_NUM_THREADS (scripts/bench/ step_bench.sh runs 1 and 2). Usage: step_bench
-// small|base [steps] [min_len-max_len] [f32|bf16]. KEEP_VERBOSE=1 keeps oneDNN's verbose log of
+// small|base|mt [steps] [min_len-max_len] [f32|bf16]. KEEP_VERBOSE=1 keeps oneDNN's verbose log of
 // those steps (its path is printed) for a look at single executions.
 #include <omp.h>
 #include <sys/resource.h>
@@ -55,8 +56,16 @@ Bench bench_config(const std::string& name) {
     c.hidden_size = 512;
     c.encoder_layers = c.decoder_layers = 2;
     bench.batch_size = 64;
+  } else if (name == "mt") {  // scripts/translate_po.sh's model; 170 x 9-12 tokens ~ its 2,048
+    c.src_vocab_size = c.tgt_vocab_size = 8000;
+    c.embedding_size = 256;
+    c.hidden_size = 512;
+    c.encoder_layers = c.decoder_layers = 2;
+    c.bidirectional_encoder = true;
+    c.dropout = 0.2f;
+    bench.batch_size = 170;
   } else {
-    std::fprintf(stderr, "step_bench: error: unknown config '%s' (small or base)\n", name.c_str());
+    std::fprintf(stderr, "step_bench: error: unknown config '%s' (small, base or mt)\n", name.c_str());
     std::exit(2);
   }
   return bench;
