@@ -53,4 +53,19 @@ void swap_outer_dims(const float* src, int64_t a_count, int64_t b_count, int64_t
     }
 }
 
+void gather_rows(const float* src, const int64_t* rows, int64_t count, int64_t channels,
+                 float* dst) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < count; ++i)
+    std::memcpy(dst + i * channels, src + rows[i] * channels, sizeof(float) * channels);
+}
+
+void scatter_rows(const float* src, const int64_t* rows, int64_t count, int64_t channels,
+                  int64_t dst_rows, float* dst) {
+  std::memset(dst, 0, sizeof(float) * static_cast<size_t>(dst_rows * channels));
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < count; ++i)
+    std::memcpy(dst + rows[i] * channels, src + i * channels, sizeof(float) * channels);
+}
+
 }  // namespace tandem::ops

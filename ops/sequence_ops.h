@@ -1,7 +1,8 @@
 // Copies that rearrange padded time-major (tnc) sequences: per-sequence reversal (which turns a
 // left-to-right RNN into an exact right-to-left one), and joining/splitting feature blocks
 // (bidirectional outputs, [context; hidden] concatenation), and time-major <-> batch-major
-// (attention's batched matmuls). Plain loops: no primitive fits.
+// (attention's batched matmuls), and packing the rows a mask selects (the output layer sees only
+// rows with a real target). Plain loops: no primitive fits.
 // Letters: T steps, N batch, C channels.
 #pragma once
 
@@ -27,5 +28,12 @@ void copy_from_columns(const float* src, int64_t rows, int64_t src_width, int64_
 // (accumulate == true). src and dst must not alias.
 void swap_outer_dims(const float* src, int64_t a_count, int64_t b_count, int64_t channels,
                      float* dst, bool accumulate);
+
+// dst[i, :] = src[rows[i], :] for i < count.
+void gather_rows(const float* src, const int64_t* rows, int64_t count, int64_t channels, float* dst);
+
+// The inverse into dst[M, C]: dst[rows[i], :] = src[i, :], every row not listed zero.
+void scatter_rows(const float* src, const int64_t* rows, int64_t count, int64_t channels,
+                  int64_t dst_rows, float* dst);
 
 }  // namespace tandem::ops

@@ -30,5 +30,19 @@ TEST(SequenceOps, ReverseWithinLengthsIsItsOwnInverseAndZeroesPadding) {
       }
 }
 
+TEST(SequenceOps, GatherPacksListedRowsAndScatterPutsThemBackWithZeros) {
+  const int64_t M = 5, C = 3;
+  const std::vector<float> x = random_values(M * C, 2);
+  const std::vector<int64_t> rows{1, 3, 4};
+  std::vector<float> packed(rows.size() * C), back(M * C, 7.0f);
+  ops::gather_rows(x.data(), rows.data(), 3, C, packed.data());
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (int64_t c = 0; c < C; ++c) EXPECT_EQ(packed[i * C + c], x[rows[i] * C + c]);
+  ops::scatter_rows(packed.data(), rows.data(), 3, C, M, back.data());
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t c = 0; c < C; ++c)
+      EXPECT_EQ(back[m * C + c], m == 0 || m == 2 ? 0.0f : x[m * C + c]);
+}
+
 }  // namespace
 }  // namespace tandem

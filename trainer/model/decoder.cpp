@@ -196,6 +196,11 @@ ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
   const int64_t V = config_.tgt_vocab_size;
   tokens_.assign(target_input, target_input + T * N);
   ops::resized(probabilities_, T * N * V);
+  const int64_t chunks = step_by_step_ ? T : 1, chunk_rows = T * N / chunks;
+  real_rows_.resize(static_cast<size_t>(T * N));
+  real_row_counts_.resize(static_cast<size_t>(chunks));
+  packed_targets_.resize(static_cast<size_t>(chunk_rows));
+  ops::resized(packed_h_, chunk_rows * H);
   initial_states(encoder, training);
   attention_tape_.clear();
   if (attention_) attention_->set_keys(encoder_outputs_, source_steps_, N, source_lengths_);
@@ -204,26 +209,52 @@ ops::LossSum Decoder::forward(Encoder& encoder, const int32_t* target_input,
   const float* predictions_input =
       training && config_.dropout > 0.0f ? dropped_attentional_.data() : attentional_out_.data();
   ops::LossSum total;
-  const int64_t chunks = step_by_step_ ? T : 1;
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t t_begin = step_by_step_ ? c : 0, t_end = step_by_step_ ? c + 1 : T;
     if (sampling && c > 0) {  // replace teacher tokens by the previous step's greedy prediction
+      // (rows whose previous target was <pad> have no prediction and are padding now too)
       const uint64_t key = site_key(noise_key_, kSamplingSite, c);
-      for (int64_t n = 0; n < N; ++n)
+      const int64_t* previous = real_rows_.data() + (c - 1) * N;
+      for (int64_t i = 0; i < real_row_counts_[static_cast<size_t>(c - 1)]; ++i) {
+        const int64_t n = previous[i];
         if (ops::uniform01(key, static_cast<uint64_t>(n)) >= config_.teacher_forcing_ratio)
           tokens_[static_cast<size_t>(c * N + n)] =
-              argmax(probabilities_.data() + ((c - 1) * N + n) * V, V);
+              argmax(probabilities_.data() + ((c - 1) * N + i) * V, V);
+      }
     }
     run_chunk(t_begin, t_end, tokens_.data() + t_begin * N, static_cast<int>(c), training);
     ops::ScopedSection timer(ctx_.section_times(), "output");
-    const int64_t rows = (t_end - t_begin) * N;
-    const ops::LossSum loss =
-        output_->forward(predictions_input + t_begin * N * H, target_output + t_begin * N, rows,
-                         probabilities_.data() + t_begin * N * V);
+    list_output_rows(t_begin, t_end, static_cast<int>(c));
+    const int64_t rows = pack_output_rows(t_begin, static_cast<int>(c), predictions_input);
+    const ops::LossSum loss = output_->forward(packed_h_.data(), packed_targets_.data(), rows,
+                                               probabilities_.data() + t_begin * N * V);
     total.loss += loss.loss;
     total.tokens += loss.tokens;
   }
   return total;
+}
+
+// Lists the chunk's rows that have a real target: only these go through the output layer, whose
+// matmuls and softmax over the vocabulary are the step's largest per-row cost (~10 % of the rows
+// of real text are padding even in length-bucketed batches).
+void Decoder::list_output_rows(int64_t t_begin, int64_t t_end, int chunk) {
+  const int64_t first = t_begin * batch_;
+  int64_t* rows = real_rows_.data() + first;
+  int64_t count = 0;
+  for (int64_t r = 0; r < (t_end - t_begin) * batch_; ++r)
+    if (target_output_[first + r] != 0) rows[count++] = r;
+  real_row_counts_[static_cast<size_t>(chunk)] = count;
+}
+
+// Packs the listed rows of h (all rows of the batch) and their targets; returns their count.
+int64_t Decoder::pack_output_rows(int64_t t_begin, int chunk, const float* h) {
+  const int64_t first = t_begin * batch_, H = config_.hidden_size;
+  const int64_t* rows = real_rows_.data() + first;
+  const int64_t count = real_row_counts_[static_cast<size_t>(chunk)];
+  ops::gather_rows(h + first * H, rows, count, H, packed_h_.data());
+  for (int64_t i = 0; i < count; ++i)
+    packed_targets_[static_cast<size_t>(i)] = target_output_[first + rows[i]];
+  return count;
 }
 
 // Gradients are final when the last chunk backward visits (chunk 0) has added to them.
@@ -249,11 +280,13 @@ void Decoder::backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float lo
 void Decoder::backward_output(int64_t t_begin, int64_t t_end, int chunk, float loss_scale,
                               const ops::GradientsReady& ready) {
   const int64_t N = batch_, H = config_.hidden_size, V = config_.tgt_vocab_size;
-  const float* attentional = attentional_out_.data() + t_begin * N * H;
-  output_->backward(
-      config_.dropout > 0.0f ? dropped_attentional_.data() + t_begin * N * H : attentional,
-      target_output_ + t_begin * N, (t_end - t_begin) * N, loss_scale,
-      probabilities_.data() + t_begin * N * V, diff_dropped_attentional_.data() + t_begin * N * H);
+  const int64_t rows = pack_output_rows(
+      t_begin, chunk,
+      config_.dropout > 0.0f ? dropped_attentional_.data() : attentional_out_.data());
+  output_->backward(packed_h_.data(), packed_targets_.data(), rows, loss_scale,
+                    probabilities_.data() + t_begin * N * V, packed_diff_h_.data());
+  ops::scatter_rows(packed_diff_h_.data(), real_rows_.data() + t_begin * N, rows, H,
+                    (t_end - t_begin) * N, diff_dropped_attentional_.data() + t_begin * N * H);
   report_final("output/weight", chunk, ready);
 }
 
@@ -374,6 +407,7 @@ void Decoder::backward_initial_states(Encoder& encoder) {
 void Decoder::backward(Encoder& encoder, float loss_scale, const ops::GradientsReady& ready) {
   const int64_t T = steps_, N = batch_, E = config_.embedding_size, H = config_.hidden_size;
   ops::resized(diff_dropped_attentional_, T * N * H);
+  ops::resized(packed_diff_h_, packed_h_.size());
   ops::zeroed(diff_attentional_, T * N * H);
   ops::resized(diff_concatenated_, T * N * 2 * H);
   ops::resized(diff_context_, T * N * H);

@@ -66,6 +66,8 @@ class Decoder {
                    bool step_by_step);
   void initial_states(const Encoder& encoder, bool training);
   void run_chunk(int64_t t_begin, int64_t t_end, const int32_t* tokens, int chunk, bool training);
+  void list_output_rows(int64_t t_begin, int64_t t_end, int chunk);
+  int64_t pack_output_rows(int64_t t_begin, int chunk, const float* h);
   void backward_chunk(int64_t t_begin, int64_t t_end, int chunk, float loss_scale, Encoder& encoder,
                       const ops::GradientsReady& ready);
   void report_final(const std::string& first_parameter, int chunk,
@@ -106,6 +108,12 @@ class Decoder {
   ops::AlignedVector<float> initial_feed_;  // [N, H] attentional vector fed to the first step
   ops::AlignedVector<float> embedded_, dropped_embedded_, rnn_input_;  // [T, N, E], [T, N, E(+H)]
   ops::AlignedVector<float> context_, concatenated_, attentional_out_, dropped_attentional_;
+  // The output layer sees only the rows with a real target (docs/performance.md): chunk c's, as
+  // offsets from its first row t_begin * N, at real_rows_[t_begin * N ...], real_row_counts_[c]
+  // of them, packed into packed_h_ / packed_targets_; its probabilities are packed the same way.
+  std::vector<int64_t> real_rows_, real_row_counts_;
+  std::vector<int32_t> packed_targets_;
+  ops::AlignedVector<float> packed_h_, packed_diff_h_;
   ops::AlignedVector<float> probabilities_;  // [T, N, V] softmax, then d(loss)/d(logits)
   ops::AlignedVector<float> encoder_mean_, bridge_out_;  // bridge init: [N, H], [L][N, H]
   ops::AlignedVector<float> diff_embedded_, diff_rnn_input_, diff_context_, diff_concatenated_,

@@ -51,8 +51,8 @@ double encoder_floats_per_row(const ModelConfig& model) {
 }
 
 // Floats per target row: the decoder's layers as above, attention and output layer inputs and
-// gradients, the attention weights over the source, and the output layer's logits,
-// distribution and gradient (V each: usually the largest term).
+// gradients, the attention weights over the source, the output layer's packed input and its
+// gradient, and its logits, distribution and gradient (V each: usually the largest term).
 double decoder_floats_per_row(const ModelConfig& model, double source_steps) {
   const double H = model.hidden_size, E = model.embedding_size, V = model.tgt_vocab_size;
   const double G = ops::gate_count(model.cell);
@@ -60,7 +60,7 @@ double decoder_floats_per_row(const ModelConfig& model, double source_steps) {
   double floats = E * (2 + dropout) + (model.input_feeding ? 2 * (E + H) : 0);
   for (int l = 0; l < model.decoder_layers; ++l) floats += 2 * (G + 3) * H + (3 + dropout) * H;
   if (model.attention != AttentionType::kNone) floats += 10 * H + 2 * source_steps;
-  return floats + 3 * V;
+  return floats + 2 * H + 3 * V;
 }
 
 double read_number(const std::string& path) {
