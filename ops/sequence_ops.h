@@ -30,7 +30,8 @@ void swap_outer_dims(const float* src, int64_t a_count, int64_t b_count, int64_t
                      float* dst, bool accumulate);
 
 // dst[i, :] = src[rows[i], :] for i < count.
-void gather_rows(const float* src, const int64_t* rows, int64_t count, int64_t channels, float* dst);
+void gather_rows(const float* src, const int64_t* rows, int64_t count, int64_t channels,
+                 float* dst);
 
 // The inverse into dst[M, C]: dst[rows[i], :] = src[i, :], every row not listed zero.
 void scatter_rows(const float* src, const int64_t* rows, int64_t count, int64_t channels,

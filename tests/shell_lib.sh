@@ -23,3 +23,11 @@ run_case() {
 finish() {
   if [ $failures -eq 0 ]; then echo "$1: all passed"; else echo "$1: $failures failed"; exit 1; fi
 }
+# need_torch NAME: Debian's PyTorch and h5py for the PyTorch tests, installed if missing; the test
+# is skipped (and ends here) where they cannot be installed.
+need_torch() {
+  /usr/bin/python3 -c "import torch, h5py" 2> /dev/null && return
+  echo "$1: installing python3-torch and python3-h5py (Debian's)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch python3-h5py > apt.log 2>&1 \
+    || { skip "python3-torch could not be installed: $(tail -1 apt.log)"; finish "$1"; }
+}

@@ -65,7 +65,8 @@ Bench bench_config(const std::string& name) {
     c.dropout = 0.2f;
     bench.batch_size = 170;
   } else {
-    std::fprintf(stderr, "step_bench: error: unknown config '%s' (small, base or mt)\n", name.c_str());
+    std::fprintf(stderr, "step_bench: error: unknown config '%s' (small, base or mt)\n",
+                 name.c_str());
     std::exit(2);
   }
   return bench;

@@ -9,11 +9,7 @@ set -uo pipefail
 build=$(cd "$1" && pwd)
 scripts=$(cd "$2/scripts" && pwd)
 source "$(dirname "$0")/../shell_lib.sh"
-if ! /usr/bin/python3 -c "import torch" 2> /dev/null; then
-  echo "export_torch_test: installing python3-torch (Debian's PyTorch)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch > apt.log 2>&1 \
-    || { skip "python3-torch could not be installed: $(tail -1 apt.log)"; finish export_torch_test; }
-fi
+need_torch export_torch_test
 
 # Reverse a string of 3-8 letters: char source, word target.
 /usr/bin/python3 - <<'PY'

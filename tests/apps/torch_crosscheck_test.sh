@@ -10,11 +10,7 @@ set -uo pipefail
 build=$(cd "$1" && pwd)
 scripts=$(cd "$2/scripts" && pwd)
 source "$(dirname "$0")/../shell_lib.sh"
-if ! /usr/bin/python3 -c "import torch, h5py" 2> /dev/null; then
-  echo "torch_crosscheck_test: installing python3-torch and python3-h5py (Debian's)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch python3-h5py > apt.log 2>&1 \
-    || { skip "python3-torch could not be installed: $(tail -1 apt.log)"; finish torch_crosscheck_test; }
-fi
+need_torch torch_crosscheck_test
 
 # 48 sentence pairs of 1-9 words (a toy word-order task), all in one batch.
 /usr/bin/python3 - <<'PY'
