@@ -136,6 +136,7 @@ def train(args, rank, torch, model, pairs):
     ddp = torch.nn.parallel.DistributedDataParallel(model) if args.ranks > 1 else model
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     budget_s, start, step, epoch, tokens_done = args.minutes * 60, time.time(), 0, 0, 0
+    interval_loss, interval_tokens = 0.0, 0  # this rank's loss sum, all ranks' tokens
     stream = batches(pairs, rank, args.ranks, epoch, args.seed)
     while True:
         # The slowest rank's clock decides both the rate and the stop, as in tandem.
@@ -164,10 +165,17 @@ def train(args, rank, torch, model, pairs):
         optimizer.step()
         step += 1
         tokens_done += int(tokens)
-        if rank == 0 and step % 200 == 0:
-            print("step %d epoch %d loss %.4f lr %.2e %.0f tok/s" % (
-                step, epoch, float(loss) * args.ranks / float(tokens), lr, tokens_done / (time.time() - start)),
-                file=sys.stderr, flush=True)
+        interval_loss += float(loss)
+        interval_tokens += int(tokens)
+        if step % 200 == 0:  # the loss per token over the last 200 steps, as tandem's progress line
+            total = torch.tensor([interval_loss], dtype=torch.float64)
+            if args.ranks > 1:
+                dist.all_reduce(total)
+            if rank == 0:
+                print("step %d epoch %d loss %.4f lr %.2e %.0f tok/s" % (
+                    step, epoch, float(total) / interval_tokens, lr, tokens_done / (time.time() - start)),
+                    file=sys.stderr, flush=True)
+            interval_loss, interval_tokens = 0.0, 0
     return {"steps": step, "epochs": epoch, "seconds": time.time() - start,
             "tokens_per_s": tokens_done / (time.time() - start)}
 
