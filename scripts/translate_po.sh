@@ -68,7 +68,7 @@ if valid:
 if train:
     rates = sorted(r["tokens_per_s"] for r in train[1:] or train)
     print("  training %d:%02d (wall), %d steps, median %.0f target tokens/s, padding %.2f"
-          % (train_seconds // 60, train_seconds % 60, train[-1]["step"], rates[len(rates) // 2],
+          % (train_seconds // 60, train_seconds % 60, records[-1]["step"], rates[len(rates) // 2],
              train[-1].get("padding_efficiency", float("nan"))))
 print("  test decoding %d s" % decode_seconds)
 EOF
