@@ -108,7 +108,7 @@ class Decoder {
   ops::AlignedVector<float> initial_feed_;  // [N, H] attentional vector fed to the first step
   ops::AlignedVector<float> embedded_, dropped_embedded_, rnn_input_;  // [T, N, E], [T, N, E(+H)]
   ops::AlignedVector<float> context_, concatenated_, attentional_out_, dropped_attentional_;
-  // The output layer sees only the rows with a real target (docs/performance.md): chunk c's, as
+  // The output layer sees only the rows with a real target (docs/translation.md): chunk c's, as
   // offsets from its first row t_begin * N, at real_rows_[t_begin * N ...], real_row_counts_[c]
   // of them, packed into packed_h_ / packed_targets_; its probabilities are packed the same way.
   std::vector<int64_t> real_rows_, real_row_counts_;
