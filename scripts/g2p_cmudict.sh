@@ -4,7 +4,7 @@
 # the average of the last checkpoints, the better of the two on the validation split -> beam-5
 # decoding of the held-out test words -> WER and PER.
 #
-#   scripts/g2p_cmudict.sh [extra tandem-train options]
+#   scripts/g2p_cmudict.sh [extra tandem-train options, replacing the recipe's]
 #
 # Settings (environment):
 #   G2P_MINUTES  training time limit in minutes (default 58: the run fits in an hour)
@@ -47,13 +47,14 @@ mkdir -p "$out"
 # more at the time limit; the best checkpoint by validation WER is kept. A checkpoint every
 # twentieth of the budget, the newest 4 kept: the ones averaged below.
 save_minutes=$(/usr/bin/python3 -c "print($minutes / 20)")
+recipe=(--cell lstm --bidirectional true --encoder-layers 2 --decoder-layers 2 --attention general
+  --embedding-size 64 --hidden-size 256 --dropout 0.3 --precision bf16
+  --batch-tokens 1024 --lr 2e-3 --lr-schedule linear --warmup-steps 200 --min-lr 0
+  --valid-every 0 --valid-metric wer --max-minutes "$minutes"
+  --log-every 200 --save-every 0 --save-every-minutes "$save_minutes" --keep 4)
+recipe_options "$@"  # extra options replace the recipe's own
 timed train_seconds "${launch[@]}" build/tandem-train \
-  --corpus "$data/corpus" --run-dir "$out/run" --resume none --seed "$seed" \
-  --cell lstm --bidirectional true --encoder-layers 2 --decoder-layers 2 --attention general \
-  --embedding-size 64 --hidden-size 256 --dropout 0.3 --precision bf16 \
-  --batch-tokens 1024 --lr 2e-3 --lr-schedule linear --warmup-steps 200 --min-lr 0 \
-  --valid-every 0 --valid-metric wer --max-minutes "$minutes" \
-  --log-every 200 --save-every 0 --save-every-minutes "$save_minutes" --keep 4 "$@"
+  --corpus "$data/corpus" --run-dir "$out/run" --resume none --seed "$seed" "${options[@]}"
 
 # The average of the last 4 checkpoints (the annealed end of the budget) against the best one:
 # both decoded greedily on the validation split; the better one decodes the test words.

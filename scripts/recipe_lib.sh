@@ -20,3 +20,17 @@ timed() {
   "$@"
   printf -v "$variable" '%s' $(( $(date +%s) - start ))
 }
+
+# recipe_options EXTRA...: sets `options` to the recipe's options (the array `recipe`, "--name
+# value" pairs) followed by EXTRA, leaving out each recipe option that EXTRA gives again:
+# tandem-train refuses an option given twice, and a search overrides the recipe's values.
+recipe_options() {
+  local -A given=()
+  local arg i
+  for arg in "$@"; do [[ $arg == --* ]] && given[${arg%%=*}]=1; done
+  options=()
+  for ((i = 0; i < ${#recipe[@]}; i += 2)); do
+    [ -n "${given[${recipe[i]}]:-}" ] || options+=("${recipe[i]}" "${recipe[i + 1]}")
+  done
+  options+=("$@")
+}

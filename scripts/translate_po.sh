@@ -6,7 +6,7 @@
 # the held-out test split -> BLEU (sacreBLEU's zh tokeniser) and chrF with signatures and 95 %
 # bootstrap intervals, a few example translations, wall times.
 #
-#   scripts/translate_po.sh [extra tandem-train options]
+#   scripts/translate_po.sh [extra tandem-train options, replacing the recipe's]
 #
 # Settings (environment):
 #   MT_MINUTES  training time limit in minutes (default 60)
@@ -37,13 +37,14 @@ recipe_launch "$ranks"
 rm -rf "$out"
 mkdir -p "$out"
 
+recipe=(--cell lstm --bidirectional true --encoder-layers 2 --decoder-layers 2 --attention general
+  --embedding-size 256 --hidden-size 512 --dropout 0.2 --precision bf16 --init uniform:0.1
+  --batch-tokens 2048 --lr 1e-3 --lr-schedule linear --warmup-steps 200 --min-lr 0
+  --valid-every 0 --valid-metric chrf --max-minutes "$minutes"
+  --log-every 200 --save-every 0)
+recipe_options "$@"  # extra options replace the recipe's own
 timed train_seconds "${launch[@]}" build/tandem-train \
-  --corpus "$data/corpus" --run-dir "$out/run" --resume none \
-  --cell lstm --bidirectional true --encoder-layers 2 --decoder-layers 2 --attention general \
-  --embedding-size 256 --hidden-size 512 --dropout 0.2 --precision bf16 --init uniform:0.1 \
-  --batch-tokens 2048 --lr 1e-3 --lr-schedule linear --warmup-steps 200 --min-lr 0 \
-  --valid-every 0 --valid-metric chrf --max-minutes "$minutes" \
-  --log-every 200 --save-every 0 "$@"
+  --corpus "$data/corpus" --run-dir "$out/run" --resume none "${options[@]}"
 
 timed decode_seconds "${launch[@]}" build/tandem-translate \
   --checkpoint "$out/run" --test "$data/test.tsv" --beam 5 \
