@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The recorded configuration search behind scripts/g2p_cmudict.sh: runs the recipe once per named
-# configuration (the recipe with that configuration's options replacing its own), each under the same time
-# budget and with the 2 cores to itself, and appends one row per run to a table.
+# configuration (the recipe with that configuration's options replacing its own), each under the
+# same time budget and with the 2 cores to itself, and appends one row per run to a table.
 #
 #   scripts/g2p_search.sh NAME... (see `configs` below; `ensemble2` trains two 1-rank models of
 #   the recipe at once, one per core, for the same time, and decodes them as an ensemble)
