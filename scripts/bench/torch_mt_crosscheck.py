@@ -89,7 +89,6 @@ def main():
     args = parser.parse_args()
 
     import torch
-    torch.set_default_dtype(torch.float32)
     cfg, initial = read_checkpoint(args.initial)
     _, after_sgd = read_checkpoint(args.sgd)
     assert cfg["encoder_layers"] == cfg["decoder_layers"] and cfg["cell"] == "lstm" and cfg["attention"] == "general"
