@@ -8,6 +8,8 @@
 #
 #   scripts/bench/mt_compare.sh [MINUTES...]      (default: 15 30 60)
 #   MT_SYSTEMS=tandem|pytorch scripts/bench/mt_compare.sh 60   (one system only; default both)
+#   MT_SYSTEMS=pytorch MT_TORCH_ARGS="--lr 2e-3" scripts/bench/mt_compare.sh 10
+#       (the reference's learning-rate / batch-size sweep: its row is "pytorch --lr 2e-3")
 #
 # Output: build/mt_compare/{tandem,torch}_<M>m/ and results.tsv (appended).
 set -euo pipefail
@@ -53,16 +55,18 @@ print(records[-1]["step"], "%.0f" % rates[len(rates) // 2])' "$out/run/metrics.j
 }
 
 run_pytorch() {
-  local minutes=$1 out="$root/torch_$1m" steps rate references=()
+  local minutes=$1 extra=${MT_TORCH_ARGS:-} steps rate references=()
+  local out="$root/torch_$1m${extra:+_${extra//[ -]/}}"
   rm -rf "$out"
+  # shellcheck disable=SC2086  # MT_TORCH_ARGS is words
   "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_mt_reference.py "$data/corpus" "$data/test.tsv" "$out" \
-    --minutes "$minutes" --ranks 2 > "$out.log" 2>&1
+    --minutes "$minutes" --ranks 2 $extra > "$out.log" 2>&1
   for file in "$out"/ref.*; do references+=(--reference "$file"); done
   build/tandem-translate --hypotheses "$out/test.hyp" "${references[@]}" "${score[@]}" \
     --scores-json "$out/test_scores.json" 2> "$out/score.log"
   read -r steps rate < <(/usr/bin/python3 -c 'import json, sys
 s = json.load(open(sys.argv[1])); print(s["steps"], "%.0f" % s["tokens_per_s"])' "$out/train.json")
-  row "$minutes" pytorch greedy "$out/test_scores.json" "$steps" "$rate"
+  row "$minutes" "pytorch${extra:+ $extra}" greedy "$out/test_scores.json" "$steps" "$rate"
 }
 
 for minutes in "${budgets[@]}"; do

@@ -15,7 +15,9 @@ that group repeated sources the way `tandem-translate --test` does, so tandem's 
 both systems alike (scripts/bench/mt_compare.sh runs both).
 
 usage: /usr/bin/python3 scripts/bench/torch_mt_reference.py CORPUS TEST_TSV OUT_DIR
-           --minutes M [--ranks R] [--threads T] [--seed S]
+           --minutes M [--ranks R] [--threads T] [--seed S] [--lr LR] [--batch-tokens B]
+--lr and --batch-tokens (default: the recipe's 1e-3 and 2,048) are for the reference's own
+learning-rate and batch-size sweep (scripts/bench/mt_compare.sh, MT_TORCH_ARGS).
 Writes OUT_DIR/test.hyp, OUT_DIR/ref.N (one per reference slot) and OUT_DIR/train.json.
 """
 import argparse
@@ -134,10 +136,10 @@ def tensors(torch, pairs, indices):
 def train(args, rank, torch, model, pairs):
     import torch.distributed as dist
     ddp = torch.nn.parallel.DistributedDataParallel(model) if args.ranks > 1 else model
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     budget_s, start, step, epoch, tokens_done = args.minutes * 60, time.time(), 0, 0, 0
     interval_loss, interval_tokens = 0.0, 0  # this rank's loss sum, all ranks' tokens
-    stream = batches(pairs, rank, args.ranks, epoch, args.seed)
+    stream = batches(pairs, rank, args.ranks, epoch, args.seed, args.batch_tokens)
     while True:
         # The slowest rank's clock decides both the rate and the stop, as in tandem.
         elapsed = torch.tensor([time.time() - start], dtype=torch.float64)
@@ -149,9 +151,9 @@ def train(args, rank, torch, model, pairs):
         indices = next(stream, None)
         if indices is None:
             epoch += 1
-            stream = batches(pairs, rank, args.ranks, epoch, args.seed)
+            stream = batches(pairs, rank, args.ranks, epoch, args.seed, args.batch_tokens)
             indices = next(stream)
-        lr = 1e-3 * min(1.0, (step + 1) / 200) * (1.0 - used)
+        lr = args.lr * min(1.0, (step + 1) / 200) * (1.0 - used)
         for group in optimizer.param_groups:
             group["lr"] = lr
         source, lengths, target_in, target_out = tensors(torch, pairs, indices)
@@ -177,7 +179,8 @@ def train(args, rank, torch, model, pairs):
                     file=sys.stderr, flush=True)
             interval_loss, interval_tokens = 0.0, 0
     return {"steps": step, "epochs": epoch, "seconds": time.time() - start,
-            "tokens_per_s": tokens_done / (time.time() - start)}
+            "tokens_per_s": tokens_done / (time.time() - start), "lr": args.lr,
+            "batch_tokens": args.batch_tokens}
 
 
 def test_sentences(path):
@@ -269,6 +272,8 @@ def main():
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    parser.add_argument("--batch-tokens", type=int, default=2048, help="target tokens per rank and step")
     parser.add_argument("--worker-rank", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
