@@ -116,11 +116,10 @@ void Attention::masked_softmax(float* weights, int64_t steps) {
                         memory::format_tag::ab);
   const std::string key =
       "softmax_fwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
-  auto found = ctx_.primitive_cache().find(key);
-  if (found == ctx_.primitive_cache().end())
-    found = ctx_.remember(key, dnnl::softmax_v2_forward(softmax_forward_pd(md)));
+  dnnl::primitive* found = ctx_.find_primitive(key);
+  if (!found) found = &ctx_.remember(key, dnnl::softmax_v2_forward(softmax_forward_pd(md)));
   const memory data = user_memory(ctx_, md, weights);
-  ctx_.run(found->second, {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});
+  ctx_.run(*found, {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});
 }
 
 void Attention::softmax_backward(const float* weights, float* diff_weights, int64_t steps) {
@@ -128,17 +127,17 @@ void Attention::softmax_backward(const float* weights, float* diff_weights, int6
                         memory::format_tag::ab);
   const std::string key =
       "softmax_bwd|" + std::to_string(batch_ * steps) + "x" + std::to_string(source_steps_);
-  auto found = ctx_.primitive_cache().find(key);
-  if (found == ctx_.primitive_cache().end()) {
+  dnnl::primitive* found = ctx_.find_primitive(key);
+  if (!found) {
     const dnnl::softmax_v2_backward::primitive_desc pd(
         {dnnl::algorithm::softmax_accurate, md, md, md, 1}, DnnlContext::attributes(),
         ctx_.engine(), softmax_forward_pd(md));
-    found = ctx_.remember(key, dnnl::softmax_v2_backward(pd));
+    found = &ctx_.remember(key, dnnl::softmax_v2_backward(pd));
   }
   const memory diff = user_memory(ctx_, md, diff_weights);
-  ctx_.run(found->second, {{DNNL_ARG_DST, user_memory(ctx_, md, weights)},
-                           {DNNL_ARG_DIFF_DST, diff},
-                           {DNNL_ARG_DIFF_SRC, diff}});
+  ctx_.run(*found, {{DNNL_ARG_DST, user_memory(ctx_, md, weights)},
+                    {DNNL_ARG_DIFF_DST, diff},
+                    {DNNL_ARG_DIFF_SRC, diff}});
 }
 
 void Attention::forward(const float* queries, int64_t steps, float* context, AttentionTape* tape) {

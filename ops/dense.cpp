@@ -52,20 +52,19 @@ void Dense::tanh_backward(const float* y, const float* diff_y, int64_t rows,
   const dnnl::memory::desc md({rows, output_size_}, dnnl::memory::data_type::f32,
                               dnnl::memory::format_tag::ab);
   const std::string key = "tanh_bwd|" + std::to_string(rows) + "x" + std::to_string(output_size_);
-  auto& cache = ctx_.primitive_cache();
-  auto found = cache.find(key);
-  if (found == cache.end()) {
+  dnnl::primitive* found = ctx_.find_primitive(key);
+  if (!found) {
     const auto algorithm = dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
     dnnl::eltwise_forward::primitive_desc hint(
         {dnnl::prop_kind::forward_training, algorithm, md, 0.0f, 0.0f}, DnnlContext::attributes(),
         ctx_.engine());
     dnnl::eltwise_backward::primitive_desc pd({algorithm, md, md, 0.0f, 0.0f},
                                               DnnlContext::attributes(), ctx_.engine(), hint);
-    found = ctx_.remember(key, dnnl::eltwise_backward(pd));
+    found = &ctx_.remember(key, dnnl::eltwise_backward(pd));
   }
-  ctx_.run(found->second, {{DNNL_ARG_DST, user_memory(ctx_, md, y)},
-                           {DNNL_ARG_DIFF_DST, user_memory(ctx_, md, diff_y)},
-                           {DNNL_ARG_DIFF_SRC, user_memory(ctx_, md, diff_pre)}});
+  ctx_.run(*found, {{DNNL_ARG_DST, user_memory(ctx_, md, y)},
+                    {DNNL_ARG_DIFF_DST, user_memory(ctx_, md, diff_y)},
+                    {DNNL_ARG_DIFF_SRC, user_memory(ctx_, md, diff_pre)}});
 }
 
 void Dense::backward(const float* x, const float* y, const float* diff_y, int64_t rows,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/aligned_vector.h"
+#include "ops/lru_cache.h"
 #include "ops/section_timer.h"
 
 namespace tandem::ops {
@@ -24,16 +25,13 @@ class DnnlContext {
   const dnnl::engine& engine() const { return engine_; }
   dnnl::stream& stream() { return stream_; }
 
-  // Primitives keyed by a string that encodes everything their descriptor depends on.
-  // Not thread-safe: ops run on the training thread only.
-  std::unordered_map<std::string, dnnl::primitive>& primitive_cache() { return primitive_cache_; }
-  // Adds a primitive to the cache. Variable lengths and batch sizes give an unbounded number of
-  // shapes, so the cache is emptied when full: memory (JIT code, descriptors) stays bounded and
-  // the shapes in use come back within a step. Invalidates earlier iterators into the cache.
-  std::unordered_map<std::string, dnnl::primitive>::iterator remember(const std::string& key,
-                                                                      dnnl::primitive primitive) {
-    if (primitive_cache_.size() >= kMaxCachedPrimitives) primitive_cache_.clear();
-    return primitive_cache_.emplace(key, std::move(primitive)).first;
+  // Primitives keyed by a string that encodes everything their descriptor depends on: the
+  // cached one for `key` or null. Not thread-safe: ops run on the training thread only.
+  dnnl::primitive* find_primitive(const std::string& key) { return primitives_.find(key); }
+  // Adds a primitive under a new key; may evict the least recently used one (ops/lru_cache.h),
+  // so a pointer from find_primitive() is only good until the next remember().
+  dnnl::primitive& remember(const std::string& key, dnnl::primitive primitive) {
+    return primitives_.insert(key, std::move(primitive));
   }
   static constexpr size_t kMaxCachedPrimitives = 256;
 
@@ -72,7 +70,7 @@ class DnnlContext {
  private:
   dnnl::engine engine_;
   dnnl::stream stream_;
-  std::unordered_map<std::string, dnnl::primitive> primitive_cache_;
+  LruCache<std::string, dnnl::primitive> primitives_{kMaxCachedPrimitives};
   std::vector<float> ones_;
   AlignedVector<unsigned char> scratchpad_;
   SectionTimes section_times_;

@@ -47,13 +47,12 @@ void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
                           "|" + (accumulate == Accumulate::kAdd ? "add" : "set") + "|" +
                           (bias ? "bias" : "") + "|" +
                           (activation == Activation::kTanh ? "tanh" : "");
-  auto& cache = ctx.primitive_cache();
-  auto found = cache.find(key);
+  dnnl::primitive* found = ctx.find_primitive(key);
   memory::desc a_md = describe(a, as_3d), b_md = describe(b, as_3d), c_md = describe(c, as_3d);
   memory::desc bias_md =
       as_3d ? memory::desc({1, 1, c.cols}, memory::data_type::f32, memory::format_tag::abc)
             : memory::desc({1, c.cols}, memory::data_type::f32, memory::format_tag::ab);
-  if (found == cache.end()) {
+  if (!found) {
     dnnl::post_ops ops;
     if (accumulate == Accumulate::kAdd) ops.append_sum(1.0f);
     if (activation == Activation::kTanh)
@@ -63,13 +62,13 @@ void matmul(DnnlContext& ctx, const StridedMatrix& a, const StridedMatrix& b,
     dnnl::matmul::desc desc =
         bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
     dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine());
-    found = ctx.remember(key, dnnl::matmul(pd));
+    found = &ctx.remember(key, dnnl::matmul(pd));
   }
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, user_memory(ctx, a_md, a.data)},
                                        {DNNL_ARG_WEIGHTS, user_memory(ctx, b_md, b.data)},
                                        {DNNL_ARG_DST, user_memory(ctx, c_md, c.data)}};
   if (bias) args.emplace(DNNL_ARG_BIAS, user_memory(ctx, bias_md, bias));
-  ctx.run(found->second, std::move(args));
+  ctx.run(*found, std::move(args));
 }
 
 void add_column_sums(DnnlContext& ctx, const float* dy, int64_t rows, int64_t cols,

@@ -30,16 +30,15 @@ void OutputLoss::softmax(float* data, int64_t rows, dnnl::algorithm algorithm) {
   const std::string key =
       std::string(algorithm == dnnl::algorithm::softmax_log ? "logsoftmax|" : "softmax|") +
       std::to_string(rows) + "x" + std::to_string(vocab_size_);
-  auto& cache = ctx_.primitive_cache();
-  auto found = cache.find(key);
-  if (found == cache.end()) {
+  dnnl::primitive* found = ctx_.find_primitive(key);
+  if (!found) {
     dnnl::softmax_v2_forward::primitive_desc pd(
         {dnnl::prop_kind::forward_inference, algorithm, md, md, 1}, DnnlContext::attributes(),
         ctx_.engine());
-    found = ctx_.remember(key, dnnl::softmax_v2_forward(pd));
+    found = &ctx_.remember(key, dnnl::softmax_v2_forward(pd));
   }
   const dnnl::memory memory = user_memory(ctx_, md, data);
-  ctx_.run(found->second, {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});
+  ctx_.run(*found, {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});
 }
 
 void OutputLoss::log_probabilities(const float* h, int64_t rows, float* logprobs) {

@@ -236,8 +236,7 @@ memory::desc RnnLayer::weights_md(int arg) const {
 RnnLayer::Primitives& RnnLayer::primitives(int64_t steps, int64_t batch, int64_t full_batch,
                                            bool training) {
   const auto key = std::make_tuple(steps, batch, full_batch, training);
-  auto found = primitives_.find(key);
-  if (found != primitives_.end()) return found->second;
+  if (Primitives* found = primitives_.find(key)) return *found;
 
   const int64_t hidden = hidden_size_;
   const int gates = gate_count(cell_);
@@ -265,10 +264,9 @@ RnnLayer::Primitives& RnnLayer::primitives(int64_t steps, int64_t batch, int64_t
   make_pds(cell_, training, f, any, d, ctx_.engine(), prims.forward_pd, prims.backward_pd);
   prims.forward = dnnl::primitive(prims.forward_pd);
   if (training) prims.backward = dnnl::primitive(prims.backward_pd);
-  // Bounded for the reason given at DnnlContext::remember; no reference into the map outlives
-  // one segment, so emptying it here is safe (backward re-creates an identical primitive).
-  if (primitives_.size() >= kMaxCachedPrimitives) primitives_.clear();
-  return primitives_.emplace(key, std::move(prims)).first->second;
+  // No reference into the cache outlives one segment, so an eviction here is safe (backward
+  // re-creates an identical primitive).
+  return primitives_.insert(key, std::move(prims));
 }
 
 dnnl::memory RnnLayer::weights_for(const dnnl::primitive_desc& pd, int arg) {

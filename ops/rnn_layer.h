@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -24,6 +23,7 @@
 #include "ops/aligned_vector.h"
 #include "ops/bf16.h"
 #include "ops/dnnl_context.h"
+#include "ops/lru_cache.h"
 #include "ops/param_store.h"
 
 namespace tandem::ops {
@@ -71,8 +71,9 @@ class RnnTape {
 
 class RnnLayer {
  public:
-  // Primitives kept per layer (one per sequence-length/batch shape); the cache is emptied when
-  // full, so memory stays bounded however many shapes the data has.
+  // Primitives kept per layer (one per segment shape: steps, batch, full batch, training), the
+  // least recently used forgotten first (ops/lru_cache.h): memory stays bounded however many
+  // shapes the data has.
   static constexpr size_t kMaxCachedPrimitives = 128;
 
   // Declares "<name>/weights_layer" [I, G, H] and "<name>/weights_iter" [H, G, H] (oneDNN ldigo
@@ -135,7 +136,8 @@ class RnnLayer {
   int input_size_, hidden_size_;
   dnnl::memory::data_type type_;  // of the layer input/output and hidden states
   ParamId weights_layer_, weights_iter_, bias_;
-  std::map<std::tuple<int64_t, int64_t, int64_t, bool>, Primitives> primitives_;
+  LruCache<std::tuple<int64_t, int64_t, int64_t, bool>, Primitives> primitives_{
+      kMaxCachedPrimitives};
   std::vector<ReorderedWeights> reordered_;
   RnnTape inference_tape_;
   AlignedVector<float> carry_, diff_src_iter_;  // backward scratch

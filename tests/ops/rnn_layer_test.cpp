@@ -134,9 +134,10 @@ TEST_P(RnnLayerTest, BackwardAccumulatesIntoGradients) {
   EXPECT_GT(norm, 0.0);
 }
 
-// The layer keeps at most RnnLayer::kMaxCachedPrimitives primitives and empties its cache when
-// full. Here the cache is flooded between a batch's forward and its backward, so backward must
-// re-create the primitive of the forward it differentiates: the results stay exactly the same.
+// The layer keeps at most RnnLayer::kMaxCachedPrimitives primitives and forgets the least
+// recently used one when full. Here the cache is flooded between a batch's forward and its
+// backward, so backward must re-create the primitive of the forward it differentiates: the
+// results stay exactly the same.
 TEST_P(RnnLayerTest, EvictedPrimitivesGiveTheSameResults) {
   const int64_t T = 3, N = 2;
   const std::vector<int32_t> lengths{3, 2};
