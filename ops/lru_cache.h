@@ -40,7 +40,6 @@ class LruCache {
   }
 
   size_t size() const { return index_.size(); }
-  size_t capacity() const { return capacity_; }
 
  private:
   using Entries = std::list<std::pair<Key, Value>>;

@@ -5,9 +5,11 @@ creations with their total milliseconds, per training step if STEPS is given. st
 fixed synthetic batches, whose shapes repeat; real data brings new shapes, and this shows what
 those cost (primitive creation) next to the execution time.
 
-usage: /usr/bin/python3 scripts/bench/onednn_log_summary.py LOG [STEPS [AFTER_STEP]]
+usage: /usr/bin/python3 scripts/bench/onednn_log_summary.py LOG [STEPS [AFTER_STEP [UNTIL_STEP]]]
 With AFTER_STEP, only what follows tandem-train's progress line "step AFTER_STEP |" counts (the
-steady state, once the caches hold the common shapes); STEPS is then the steps after it.
+steady state, once the caches hold the common shapes); STEPS is then the steps after it. With
+UNTIL_STEP, reading stops at the progress line "step UNTIL_STEP |" (so a validation or the final
+one at the end of the run is left out).
 """
 import collections
 import sys
@@ -18,9 +20,12 @@ def main():
         sys.exit(__doc__)
     steps = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
     marker = "step %s |" % sys.argv[3] if len(sys.argv) > 3 else None
+    end = "step %s |" % sys.argv[4] if len(sys.argv) > 4 else None
     totals = collections.defaultdict(lambda: [0, 0.0])  # (event, kind, impl) -> [count, ms]
     with open(sys.argv[1], errors="replace") as f:
         for line in f:
+            if end is not None and line.startswith(end):
+                break
             if marker is not None:
                 marker = None if line.startswith(marker) else marker
                 continue
