@@ -10,6 +10,8 @@
 #   MT_SYSTEMS=tandem|pytorch scripts/bench/mt_compare.sh 60   (one system only; default both)
 #   MT_SYSTEMS=pytorch MT_TORCH_ARGS="--lr 2e-3" scripts/bench/mt_compare.sh 10
 #       (the reference's learning-rate / batch-size sweep: its row is "pytorch --lr 2e-3")
+#   MT_SYSTEMS=tandem MT_TANDEM_ARGS="--lr 3e-3" scripts/bench/mt_compare.sh 30
+#       (the same for tandem's recipe: the options replace the recipe's own)
 #
 # Output: build/mt_compare/{tandem,torch}_<M>m/ and results.tsv (appended).
 set -euo pipefail
@@ -41,8 +43,10 @@ score=(--metrics bleu,chrf --bootstrap 1000)
 
 systems=${MT_SYSTEMS:-tandem pytorch}
 run_tandem() {
-  local minutes=$1 out="$root/tandem_$1m" steps rate
-  MT_MINUTES=$minutes MT_OUT="$out" scripts/translate_po.sh > "$out.log" 2>&1
+  local minutes=$1 extra=${MT_TANDEM_ARGS:-} steps rate
+  local out="$root/tandem_$1m${extra:+_${extra//[ -]/}}"
+  # shellcheck disable=SC2086  # MT_TANDEM_ARGS is words
+  MT_MINUTES=$minutes MT_OUT="$out" scripts/translate_po.sh $extra > "$out.log" 2>&1
   "${launch[@]}" build/tandem-translate --quiet --checkpoint "$out/run" --test "$data/test.tsv" --beam 1 \
     "${score[@]}" --output "$out/test_greedy.hyp" --scores-json "$out/test_greedy_scores.json"
   read -r steps rate < <(/usr/bin/python3 -c 'import json, sys
@@ -50,8 +54,8 @@ records = [json.loads(l) for l in open(sys.argv[1])]
 train = [r for r in records if r["type"] == "train"][1:]
 rates = sorted(r["tokens_per_s"] for r in train)
 print(records[-1]["step"], "%.0f" % rates[len(rates) // 2])' "$out/run/metrics.jsonl")
-  row "$minutes" tandem greedy "$out/test_greedy_scores.json" "$steps" "$rate"
-  row "$minutes" tandem beam5 "$out/test_scores.json" "$steps" "$rate"
+  row "$minutes" "tandem${extra:+ $extra}" greedy "$out/test_greedy_scores.json" "$steps" "$rate"
+  row "$minutes" "tandem${extra:+ $extra}" beam5 "$out/test_scores.json" "$steps" "$rate"
 }
 
 run_pytorch() {
