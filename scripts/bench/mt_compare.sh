@@ -13,7 +13,7 @@
 #   MT_SYSTEMS=tandem MT_TANDEM_ARGS="--lr 3e-3" scripts/bench/mt_compare.sh 30
 #       (the same for tandem's recipe: the options replace the recipe's own)
 #
-# Output: build/mt_compare/{tandem,torch}_<M>m/ and results.tsv (appended).
+# Output: build/mt_compare/{tandem,torch}_<M>m[_<args>]/ and results.tsv (appended).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 budgets=("$@")
