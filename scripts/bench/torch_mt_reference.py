@@ -16,7 +16,7 @@ both systems alike (scripts/bench/mt_compare.sh runs both).
 
 usage: /usr/bin/python3 scripts/bench/torch_mt_reference.py CORPUS TEST_TSV OUT_DIR
            --minutes M [--ranks R] [--threads T] [--seed S] [--lr LR] [--batch-tokens B]
---lr and --batch-tokens (default: the recipe's 1e-3 and 2,048) are for the reference's own
+--lr and --batch-tokens (default: the recipe's 5e-3 and 2,048) are for the reference's own
 learning-rate and batch-size sweep (scripts/bench/mt_compare.sh, MT_TORCH_ARGS).
 Writes OUT_DIR/test.hyp, OUT_DIR/ref.N (one per reference slot) and OUT_DIR/train.json.
 """
@@ -272,7 +272,7 @@ def main():
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate")
     parser.add_argument("--batch-tokens", type=int, default=2048, help="target tokens per rank and step")
     parser.add_argument("--worker-rank", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args()
