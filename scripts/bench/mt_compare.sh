@@ -3,8 +3,8 @@
 # scripts/translate_po.sh (tandem, 2 ranks) and scripts/bench/torch_mt_reference.py (PyTorch DDP,
 # 2 ranks, the same corpus and model shape), one after the other with the cores to themselves;
 # both systems' test outputs scored by tandem-translate's scorer (BLEU with sacreBLEU's zh
-# tokeniser, chrF2, 95 % bootstrap intervals). tandem is scored greedy (as PyTorch decodes) and
-# with its recipe's beam 5.
+# tokeniser, chrF2, 95 % bootstrap intervals), each greedy and with the recipe's beam 5 (the
+# reference's beam search follows tandem-translate's rules; TorchReference.* test).
 #
 #   scripts/bench/mt_compare.sh [MINUTES...]      (default: 15 30 60)
 #   MT_SYSTEMS=tandem|pytorch scripts/bench/mt_compare.sh 60   (one system only; default both)
@@ -66,11 +66,14 @@ run_pytorch() {
   "${torch_env[@]}" /usr/bin/python3 scripts/bench/torch_mt_reference.py "$data/corpus" "$data/test.tsv" "$out" \
     --minutes "$minutes" --ranks 2 $extra > "$out.log" 2>&1
   for file in "$out"/ref.*; do references+=(--reference "$file"); done
-  build/tandem-translate --hypotheses "$out/test.hyp" "${references[@]}" "${score[@]}" \
-    --scores-json "$out/test_scores.json" 2> "$out/score.log"
+  for hypotheses in test_greedy test; do
+    build/tandem-translate --hypotheses "$out/$hypotheses.hyp" "${references[@]}" "${score[@]}" \
+      --scores-json "$out/${hypotheses}_scores.json" 2> "$out/${hypotheses}_score.log"
+  done
   read -r steps rate < <(/usr/bin/python3 -c 'import json, sys
 s = json.load(open(sys.argv[1])); print(s["steps"], "%.0f" % s["tokens_per_s"])' "$out/train.json")
-  row "$minutes" "pytorch${extra:+ $extra}" greedy "$out/test_scores.json" "$steps" "$rate"
+  row "$minutes" "pytorch${extra:+ $extra}" greedy "$out/test_greedy_scores.json" "$steps" "$rate"
+  row "$minutes" "pytorch${extra:+ $extra}" beam5 "$out/test_scores.json" "$steps" "$rate"
 }
 
 for minutes in "${budgets[@]}"; do

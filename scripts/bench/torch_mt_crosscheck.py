@@ -7,13 +7,16 @@ what tandem did with them, the reference model loaded with those parameters must
   2. the same gradient of every parameter (tandem's, read from one SGD step with no clipping:
      (initial - after) / rate),
   3. the same learning curve: Adam with tandem's settings and clipping, step by step on that
-     batch, against tandem's per-step losses.
+     batch, against tandem's per-step losses;
+  4. the same beam search: given a trained checkpoint, the reference's beam search (beam 5)
+     returns tandem-translate's best hypothesis and its log P for every source.
 Float tolerance only: any difference in the model (gate order, state hand-over from the
 bidirectional encoder, attention, masking, loss normalisation) or in Adam shows as a gap.
 tests/apps/torch_crosscheck_test.sh makes the tandem runs; docs/translation.md says why.
 
 usage: torch_mt_crosscheck.py CORPUS --initial CKPT --sgd CKPT --sgd-rate R --sgd-metrics JSONL
            --adam-metrics JSONL --adam-lr LR --clip C
+           [--beam-checkpoint CKPT --beam-sources TXT --beam-nbest NBEST (--n-best 2 or more)]
 Prints one line per check; exits 1 if any fails.
 """
 import argparse
@@ -76,6 +79,33 @@ class Checks:
         self.failures += 0 if ok else 1
 
 
+def check_beam_search(torch, model, cfg, manifest, args, checks):
+    """4. Beam 5 on a trained model: the same best hypothesis and log P as tandem-translate's
+    first n-best line (LINE ||| hypothesis ||| normalised score ||| log P) for every source."""
+    _, trained = read_checkpoint(args.beam_checkpoint)
+    model.load_state_dict({k: torch.tensor(v, dtype=torch.float32)
+                           for k, v in reference_state(trained, cfg["encoder_layers"]).items()})
+    model.eval()
+    vocabulary = {side: reference.read_vocabulary(os.path.join(args.corpus, manifest[side]["vocabulary"]))
+                  for side in ("source", "target")}
+    ids = {word: i for i, word in enumerate(vocabulary["source"])}
+    tandem = {}
+    for line in open(args.beam_nbest, encoding="utf-8"):
+        number, hypothesis, _, log_p = line.rstrip("\n").split(" ||| ")
+        tandem.setdefault(int(number), (hypothesis, float(log_p)))
+    tandem = [tandem[n] for n in sorted(tandem)]
+    same, worst = 0, 0.0
+    with torch.no_grad():
+        for line, (hypothesis, log_p) in zip(open(args.beam_sources, encoding="utf-8"), tandem):
+            source = torch.tensor([ids.get(w, reference.UNK) for w in line.split()]).unsqueeze(1)
+            tokens, mine, _ = reference.best_hypothesis(torch, model, source, 5)
+            same += " ".join(vocabulary["target"][t] for t in tokens) == hypothesis
+            worst = max(worst, abs(mine - log_p) / max(1.0, abs(log_p)))
+    checks.check(same == len(tandem) and worst <= 1e-4,
+                 "beam 5: %d of %d hypotheses as tandem-translate's, largest relative log P gap %.1e" % (
+                     same, len(tandem), worst))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus")
@@ -86,6 +116,9 @@ def main():
     parser.add_argument("--adam-metrics", required=True)
     parser.add_argument("--adam-lr", type=float, required=True)
     parser.add_argument("--clip", type=float, required=True)
+    parser.add_argument("--beam-checkpoint", help="a trained checkpoint of the same shape")
+    parser.add_argument("--beam-sources", help="source lines, word-tokenised")
+    parser.add_argument("--beam-nbest", help="tandem-translate --beam 5 --n-best 2 of those lines")
     args = parser.parse_args()
 
     import torch
@@ -151,6 +184,8 @@ def main():
     gap, step, mine, theirs = max(gaps)
     checks.check(gap <= 1e-3, "Adam curves over %d steps: largest relative gap %.1e at step %d (%.6f vs %.6f); "
                  "loss %.4f -> %.4f" % (len(gaps), gap, step, mine, theirs, gaps[0][3], gaps[-1][3]))
+    if args.beam_checkpoint:
+        check_beam_search(torch, model, cfg, manifest, args, checks)
     sys.exit(1 if checks.failures else 0)
 
 

@@ -5,20 +5,24 @@ What it shares with tandem's recipe: the corpus (tandem's HDF5 shards, read with
 SentencePiece models and vocabularies), the model's shape (embeddings 256, 2-layer bidirectional
 LSTM encoder of 256 per direction, 2-layer LSTM decoder of 512 started from the encoder's final
 states of both directions, Luong "general" attention, attentional vector tanh(W_c [c; h]),
-dropout 0.2, every parameter U(-0.1, 0.1)), Adam 1e-3 with a 200-step warm-up and a linear decay
+dropout 0.2, every parameter U(-0.1, 0.1)), Adam with a 200-step warm-up and a linear decay
 to 0 at the time limit (the slowest rank's clock), 2,048 target tokens per rank and step in
 length-sorted pools of batches, cross-entropy over real tokens, gradient clipping at 5. What it
 does as PyTorch users do: packed sequences in the encoder, DistributedDataParallel over gloo,
 f32 with OpenBLAS (bf16 LSTMs are not faster in Debian's torch 1.13 on CPU). After training,
-rank 0 decodes the test sources greedily (batched) and writes hypotheses plus reference files
-that group repeated sources the way `tandem-translate --test` does, so tandem's scorer measures
-both systems alike (scripts/bench/mt_compare.sh runs both).
+rank 0 saves the model and decodes the test sources greedily (batched) and with beam search by
+tandem-translate's rules (beam 5 and length normalisation 1 as the recipe), and writes
+hypotheses plus reference files that group repeated sources the way `tandem-translate --test`
+does, so tandem's scorer measures both systems alike (scripts/bench/mt_compare.sh runs both).
 
 usage: /usr/bin/python3 scripts/bench/torch_mt_reference.py CORPUS TEST_TSV OUT_DIR
-           --minutes M [--ranks R] [--threads T] [--seed S] [--lr LR] [--batch-tokens B]
+           --minutes M [--ranks R] [--threads T] [--seed S] [--lr LR] [--batch-tokens B] [--beam K]
+       /usr/bin/python3 scripts/bench/torch_mt_reference.py CORPUS TEST_TSV OUT_DIR --decode-only [--beam K]
 --lr and --batch-tokens (default: the recipe's 5e-3 and 2,048) are for the reference's own
-learning-rate and batch-size sweep (scripts/bench/mt_compare.sh, MT_TORCH_ARGS).
-Writes OUT_DIR/test.hyp, OUT_DIR/ref.N (one per reference slot) and OUT_DIR/train.json.
+learning-rate and batch-size sweep (scripts/bench/mt_compare.sh, MT_TORCH_ARGS). --decode-only
+decodes again with the model an earlier run saved in OUT_DIR.
+Writes OUT_DIR/model.pt, OUT_DIR/test.hyp (beam K), OUT_DIR/test_greedy.hyp, OUT_DIR/ref.N (one
+per reference slot) and OUT_DIR/train.json.
 """
 import argparse
 import json
@@ -193,7 +197,80 @@ def test_sentences(path):
     return list(references.items())
 
 
-def decode(torch, model, corpus, manifest, sentences, out):
+def beam_search(torch, model, source, beam):
+    """The hypotheses that beam search of width `beam` ends for one source [S, 1], as
+    (tokens, log P, finished), by tandem-translate's rules (trainer/decode/beam_search.cpp): each
+    live hypothesis offers its best 2 x beam continuations, best first over all; <eos> ends one
+    (at most `beam` end), <pad>/<bos> are skipped, the first `beam` others live on; at
+    2 x S + 10 tokens the live ones end unfinished."""
+    memory, state, mask = model.encode(source, torch.tensor([source.shape[0]]))
+    max_length, live, ended = 2 * source.shape[0] + 10, [([], 0.0)], []
+    for step in range(max_length):
+        n = len(live)
+        previous = torch.tensor([[tokens[-1] if tokens else BOS for tokens, _ in live]])
+        logits, state = model.decode(memory.expand(-1, n, -1), mask.expand(n, -1), previous, state)
+        logprobs = torch.log_softmax(logits[0], dim=-1)
+        best, tokens = logprobs.topk(min(2 * beam, logprobs.shape[-1]), dim=-1)
+        candidates = sorted(((live[row][1] + float(best[row, i]), row, int(tokens[row, i]))
+                             for row in range(n) for i in range(best.shape[1])), key=lambda c: -c[0])
+        next_live, parents = [], []
+        for log_p, row, token in candidates:
+            if len(next_live) == beam:
+                break
+            if token == EOS:
+                if len(ended) < beam:
+                    ended.append((live[row][0], log_p, True))
+            elif token not in (PAD, BOS):
+                next_live.append((live[row][0] + [token], log_p))
+                parents.append(row)
+        if step + 1 >= max_length:
+            ended += [(tokens, log_p, False) for tokens, log_p in next_live]
+            next_live = []
+        if len(ended) >= beam or not next_live:
+            return ended
+        state = tuple(s.index_select(1, torch.tensor(parents)) for s in state)
+        live = next_live
+    return ended
+
+
+def best_hypothesis(torch, model, source, beam, alpha=1.0):
+    """tandem-translate's choice, as (tokens, log P, finished): beam's and greedy's ended
+    hypotheses ranked by log P / length^alpha (the length counts <eos>), the first of equals."""
+    ended = beam_search(torch, model, source, beam) + (beam_search(torch, model, source, 1) if beam > 1 else [])
+    return max(ended, key=lambda h: h[1] / max(1, len(h[0]) + h[2]) ** alpha)
+
+
+def greedy(torch, model, encoded):
+    """Greedy outputs of the encoded sources, in batches of 64 sources of similar length."""
+    outputs = [None] * len(encoded)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    for begin in range(0, len(order), 64):
+        chunk = order[begin:begin + 64]
+        n, s = len(chunk), max(len(encoded[i]) for i in chunk)
+        source = torch.full((s, n), PAD, dtype=torch.long)
+        for k, i in enumerate(chunk):
+            source[:len(encoded[i]), k] = torch.tensor(encoded[i])
+        memory, state, mask = model.encode(source, torch.tensor([len(encoded[i]) for i in chunk]))
+        token = torch.full((1, n), BOS, dtype=torch.long)
+        done = torch.zeros(n, dtype=torch.bool)
+        result = [[] for _ in chunk]
+        for _ in range(2 * s + 10):
+            logits, state = model.decode(memory, mask, token, state)
+            token = logits.argmax(-1)  # [1, N]
+            for k in range(n):
+                if not done[k] and int(token[0, k]) != EOS:
+                    result[k].append(int(token[0, k]))
+            done |= token[0] == EOS
+            if bool(done.all()):
+                break
+        for k, i in enumerate(chunk):
+            outputs[i] = result[k]
+    return outputs
+
+
+def decode(torch, model, corpus, manifest, sentences, out, beam):
+    """Writes OUT/test_greedy.hyp, OUT/test.hyp (beam search; greedy when beam is 1) and the
+    reference files; returns the seconds each decoding took."""
     import sentencepiece
     sides = {}
     for side in ("source", "target"):
@@ -202,41 +279,26 @@ def decode(torch, model, corpus, manifest, sentences, out):
         sides[side] = (sp, vocabulary, {token: i for i, token in enumerate(vocabulary)})
     sp, _, ids = sides["source"]
     encoded = [[ids.get(piece, UNK) for piece in sp.encode(source, out_type=str)] or [UNK] for source, _ in sentences]
-    outputs = [None] * len(encoded)
-    model.eval()
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    with torch.no_grad():
-        for begin in range(0, len(order), 64):
-            chunk = order[begin:begin + 64]
-            n, s = len(chunk), max(len(encoded[i]) for i in chunk)
-            source = torch.full((s, n), PAD, dtype=torch.long)
-            for k, i in enumerate(chunk):
-                source[:len(encoded[i]), k] = torch.tensor(encoded[i])
-            lengths = torch.tensor([len(encoded[i]) for i in chunk])
-            memory, state, mask = model.encode(source, lengths)
-            token = torch.full((1, n), BOS, dtype=torch.long)
-            done = torch.zeros(n, dtype=torch.bool)
-            result = [[] for _ in chunk]
-            for _ in range(2 * s + 10):
-                logits, state = model.decode(memory, mask, token, state)
-                token = logits.argmax(-1)  # [1, N]
-                for k in range(n):
-                    if not done[k] and int(token[0, k]) != EOS:
-                        result[k].append(int(token[0, k]))
-                done |= token[0] == EOS
-                if bool(done.all()):
-                    break
-            for k, i in enumerate(chunk):
-                outputs[i] = result[k]
     target_sp, target_vocabulary, _ = sides["target"]
-    with open(os.path.join(out, "test.hyp"), "w", encoding="utf-8") as f:
-        for tokens in outputs:
-            f.write(target_sp.decode_pieces([target_vocabulary[t] for t in tokens]) + "\n")
+    model.eval()
+    seconds = {}
+    with torch.no_grad():
+        for name, k in (("test_greedy.hyp", 1), ("test.hyp", beam)):
+            start = time.time()
+            if k == 1:
+                outputs = greedy(torch, model, encoded)
+            else:
+                outputs = [best_hypothesis(torch, model, torch.tensor(e).unsqueeze(1), k)[0] for e in encoded]
+            seconds[name] = time.time() - start
+            with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+                for tokens in outputs:
+                    f.write(target_sp.decode_pieces([target_vocabulary[t] for t in tokens]) + "\n")
     slots = max(len(references) for _, references in sentences)
     for slot in range(slots):  # missing references repeat the first: no score changes
         with open(os.path.join(out, "ref.%d" % slot), "w", encoding="utf-8") as f:
             for _, references in sentences:
                 f.write(references[slot if slot < len(references) else 0] + "\n")
+    return seconds
 
 
 def worker(args, rank):
@@ -249,13 +311,20 @@ def worker(args, rank):
         manifest = json.load(f)
     pairs = load_split(args.corpus, manifest, "train")
     model = build_model(torch, manifest["source"]["vocab_size"], manifest["target"]["vocab_size"])
-    if args.ranks > 1:
-        dist.init_process_group("gloo", rank=rank, world_size=args.ranks)
-    summary = train(args, rank, torch, model, pairs)
+    if args.decode_only:  # the model a previous run saved, decoded again
+        model.load_state_dict(torch.load(os.path.join(args.out, "model.pt")))
+        with open(os.path.join(args.out, "train.json")) as f:
+            summary = json.load(f)
+    else:
+        if args.ranks > 1:
+            dist.init_process_group("gloo", rank=rank, world_size=args.ranks)
+        summary = train(args, rank, torch, model, pairs)
     if rank == 0:
-        start = time.time()
-        decode(torch, model, args.corpus, manifest, test_sentences(args.test), args.out)
-        summary["decode_seconds"] = time.time() - start
+        if not args.decode_only:
+            torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
+        seconds = decode(torch, model, args.corpus, manifest, test_sentences(args.test), args.out, args.beam)
+        summary.update(beam=args.beam, greedy_decode_seconds=seconds["test_greedy.hyp"],
+                       decode_seconds=seconds["test.hyp"])
         with open(os.path.join(args.out, "train.json"), "w") as f:
             json.dump(summary, f)
         print(json.dumps(summary), flush=True)
@@ -268,14 +337,22 @@ def main():
     parser.add_argument("corpus")
     parser.add_argument("test")
     parser.add_argument("out")
-    parser.add_argument("--minutes", type=float, required=True)
+    parser.add_argument("--minutes", type=float)
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate")
     parser.add_argument("--batch-tokens", type=int, default=2048, help="target tokens per rank and step")
+    parser.add_argument("--beam", type=int, default=5, help="beam width of test.hyp (1: greedy)")
+    parser.add_argument("--decode-only", action="store_true", help="decode with OUT_DIR/model.pt, no training")
     parser.add_argument("--worker-rank", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.decode_only:
+        args.ranks = 1
+    elif args.minutes is None:
+        parser.error("--minutes is required (unless --decode-only)")
+    if args.beam < 1:
+        parser.error("--beam must be at least 1")
     os.makedirs(args.out, exist_ok=True)
     torch_ranks.run_ranks(args.ranks, args.worker_rank, lambda rank: worker(args, rank))
 

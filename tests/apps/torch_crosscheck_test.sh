@@ -3,8 +3,9 @@
 # computes: scripts/bench/torch_mt_crosscheck.py loads tandem's initial parameters into the
 # reference's model (scripts/bench/torch_mt_reference.py, the recipe's architecture at a small
 # size) and checks the loss, every gradient and a 40-step Adam curve on one batch against
-# tandem's own run (1 rank, f32, no dropout). A difference in the model or the optimiser on
-# either side shows as a gap beyond float tolerance.
+# tandem's own run (1 rank, f32, no dropout), and the reference's beam search against
+# tandem-translate's on the trained model. A difference in the model, the optimiser or the
+# search on either side shows as a gap beyond float tolerance.
 # Usage: torch_crosscheck_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -38,10 +39,15 @@ train initial --optimizer sgd --lr 1e-30 --clip-norm 0 --max-steps 1
 # The largest rate tandem takes: the gradient read from the step resolves to spacing/1000.
 train sgd --optimizer sgd --lr 1000 --clip-norm 0 --max-steps 1
 train adam --optimizer adam --lr 0.01 --clip-norm 1 --max-steps 40
+# The trained model's beam search, tandem's side: best hypothesis and log P of every source.
+cut -f1 train.tsv > sources.txt
+"$build/tandem-translate" --checkpoint run_adam --latest --beam 5 --n-best 2 --input sources.txt \
+  --output nbest.txt --quiet 2> /dev/null || fail "tandem-translate --n-best"
 if [ $failures -eq 0 ]; then
   if /usr/bin/python3 "$scripts/bench/torch_mt_crosscheck.py" corpus --initial "$(latest initial)" \
     --sgd "$(latest sgd)" --sgd-rate 1000 --sgd-metrics run_sgd/metrics.jsonl --adam-metrics run_adam/metrics.jsonl \
-    --adam-lr 0.01 --clip 1 > crosscheck.log 2>&1; then pass "PyTorch reference = tandem"; else fail "PyTorch reference != tandem"; fi
+    --adam-lr 0.01 --clip 1 --beam-checkpoint "$(latest adam)" --beam-sources sources.txt \
+    --beam-nbest nbest.txt > crosscheck.log 2>&1; then pass "PyTorch reference = tandem"; else fail "PyTorch reference != tandem"; fi
   cat crosscheck.log
 fi
 finish torch_crosscheck_test
