@@ -210,8 +210,8 @@ def beam_search(torch, model, source, beam):
         previous = torch.tensor([[tokens[-1] if tokens else BOS for tokens, _ in live]])
         logits, state = model.decode(memory.expand(-1, n, -1), mask.expand(n, -1), previous, state)
         logprobs = torch.log_softmax(logits[0], dim=-1)
-        best, tokens = logprobs.topk(min(2 * beam, logprobs.shape[-1]), dim=-1)
-        candidates = sorted(((live[row][1] + float(best[row, i]), row, int(tokens[row, i]))
+        best, best_ids = logprobs.topk(min(2 * beam, logprobs.shape[-1]), dim=-1)
+        candidates = sorted(((live[row][1] + float(best[row, i]), row, int(best_ids[row, i]))
                              for row in range(n) for i in range(best.shape[1])), key=lambda c: -c[0])
         next_live, parents = [], []
         for log_p, row, token in candidates:
@@ -309,7 +309,6 @@ def worker(args, rank):
     torch.manual_seed(args.seed)
     with open(os.path.join(args.corpus, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
-    pairs = load_split(args.corpus, manifest, "train")
     model = build_model(torch, manifest["source"]["vocab_size"], manifest["target"]["vocab_size"])
     if args.decode_only:  # the model a previous run saved, decoded again
         model.load_state_dict(torch.load(os.path.join(args.out, "model.pt")))
@@ -318,7 +317,7 @@ def worker(args, rank):
     else:
         if args.ranks > 1:
             dist.init_process_group("gloo", rank=rank, world_size=args.ranks)
-        summary = train(args, rank, torch, model, pairs)
+        summary = train(args, rank, torch, model, load_split(args.corpus, manifest, "train"))
     if rank == 0:
         if not args.decode_only:
             torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
