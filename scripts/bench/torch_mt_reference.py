@@ -285,10 +285,10 @@ def decode(torch, model, corpus, manifest, sentences, out, beam):
     with torch.no_grad():
         for name, k in (("test_greedy.hyp", 1), ("test.hyp", beam)):
             start = time.time()
-            if k == 1:
-                outputs = greedy(torch, model, encoded)
-            else:
+            if k > 1:
                 outputs = [best_hypothesis(torch, model, torch.tensor(e).unsqueeze(1), k)[0] for e in encoded]
+            elif name == "test_greedy.hyp":  # beam 1: test.hyp is these outputs again
+                outputs = greedy(torch, model, encoded)
             seconds[name] = time.time() - start
             with open(os.path.join(out, name), "w", encoding="utf-8") as f:
                 for tokens in outputs:
