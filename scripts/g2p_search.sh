@@ -27,9 +27,14 @@ declare -A configs=(
   [feeding]="--input-feeding"
   [init-xavier]="--init xavier"
   [dropout0.2]="--dropout 0.2"
-  # The peak learning rate (the recipe's 2e-3): on translation both systems gained most from a
-  # higher peak under the decay to zero (docs/translation.md, "Learning rate").
+  [dropout0.4]="--dropout 0.4"
+  [hidden384-dropout0.4]="--hidden-size 384 --dropout 0.4"
+  [weight-decay0.01]="--weight-decay 0.01"
+  [additive]="--attention additive"
+  # The peak learning rate (the recipe's 3e-3 since 2026-12-02; 2e-3 before): on translation
+  # both systems gained most from a higher peak under the decay to zero (docs/translation.md).
   [lr1e-3]="--lr 1e-3"
+  [lr2e-3]="--lr 2e-3"
   [lr3e-3]="--lr 3e-3"
   [lr5e-3]="--lr 5e-3"
 )
