@@ -20,6 +20,8 @@ table="$root/results.tsv"
 
 declare -A configs=(
   [recipe]=""
+  # The recipe before 2026-12-02 b (256 units, dropout 0.3): the earlier rows' baseline.
+  [hidden256-dropout0.3]="--hidden-size 256 --dropout 0.3"
   [smooth0.1]="--label-smoothing 0.1"
   [hidden384]="--hidden-size 384"
   [hidden512]="--hidden-size 512 --embedding-size 128"
