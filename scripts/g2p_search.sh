@@ -69,13 +69,7 @@ ensemble2() {
   done
   wait
   for s in 0 1; do row "ensemble2-member$s" "$out/member$s" "1 rank, seed $((seed + s))"; done
-  local members=()
-  for s in 0 1; do members+=("$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$out/member$s/test_scores.json")"); done
-  source scripts/recipe_lib.sh
-  recipe_launch 2
-  "${launch[@]}" build/tandem-translate --quiet --checkpoint "${members[0]}" --ensemble "${members[1]}" \
-    --test build/data/cmudict39/test.tsv --beam 5 --metrics wer,per --output "$out/test.hyp" \
-    --scores-json "$out/test_scores.json"
+  scripts/g2p_ensemble.sh "$out" "$out/member0" "$out/member1"
   /usr/bin/python3 - "$out" "$minutes" "$seed" <<'EOF' >> "$table"
 import json, sys
 out, minutes, seed = sys.argv[1:]
