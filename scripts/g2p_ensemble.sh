@@ -15,8 +15,10 @@ shift
 data=build/data/cmudict39
 models=()
 for run in "$@"; do
-  [ -f "$run/test_scores.json" ] || { echo "g2p_ensemble: $run/test_scores.json: missing (not a finished recipe run)" >&2; exit 1; }
-  models+=("$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$run/test_scores.json")")
+  scores="$run/test_scores.json"
+  [ -f "$scores" ] || { echo "g2p_ensemble: $scores: missing (not a finished recipe run)" >&2; exit 1; }
+  models+=("$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["checkpoint"])' \
+    "$scores")")
 done
 ensemble=()
 for model in "${models[@]:1}"; do ensemble+=(--ensemble "$model"); done
