@@ -18,28 +18,26 @@ mkdir -p "$root"
 table="$root/results.tsv"
 [ -f "$table" ] || printf 'config\tminutes\tseed\ttest WER\ttest PER\tmodel\tvalid WER best\tvalid WER avg\tsteps\ttokens/s\toptions\n' > "$table"
 
+# Each name is the recipe with these options replacing its own (so the recipe's own values, 384
+# units, dropout 0.2, lr 3e-3, have no entry: `recipe` runs them; docs/g2p.md names the options
+# of the rows measured before the recipe moved).
 declare -A configs=(
   [recipe]=""
   # The recipe before 2026-12-02 b (256 units, dropout 0.3): the earlier rows' baseline.
   [hidden256-dropout0.3]="--hidden-size 256 --dropout 0.3"
   [smooth0.1]="--label-smoothing 0.1"
-  [hidden384]="--hidden-size 384"
   [hidden512]="--hidden-size 512 --embedding-size 128"
-  [batch2048]="--batch-tokens 2048 --lr 3e-3"
+  [batch2048]="--batch-tokens 2048"
   [feeding]="--input-feeding"
   [init-xavier]="--init xavier"
-  [dropout0.2]="--dropout 0.2"
   [dropout0.1]="--dropout 0.1"
   [dropout0.4]="--dropout 0.4"
-  [hidden384-dropout0.2]="--hidden-size 384 --dropout 0.2"
-  [hidden384-dropout0.4]="--hidden-size 384 --dropout 0.4"
   [weight-decay0.01]="--weight-decay 0.01"
   [additive]="--attention additive"
   # The peak learning rate (the recipe's 3e-3 since 2026-12-02; 2e-3 before): on translation
   # both systems gained most from a higher peak under the decay to zero (docs/translation.md).
   [lr1e-3]="--lr 1e-3"
   [lr2e-3]="--lr 2e-3"
-  [lr3e-3]="--lr 3e-3"
   [lr5e-3]="--lr 5e-3"
 )
 
@@ -52,11 +50,11 @@ test = json.load(open(out + "/test_scores.json"))
 valid = {m: json.load(open("%s/valid_%s.json" % (out, m)))["wer"] for m in ("best", "average")}
 records = [json.loads(l) for l in open(out + "/run/metrics.jsonl")]
 train = [r for r in records if r["type"] == "train"]
-rates = sorted(r["tokens_per_s"] for r in train[1:] or train)
+rates = sorted(r["tokens_per_s"] for r in train[1:] or train)  # none in a run under --log-every steps
 model = "average" if test["checkpoint"].endswith("average.h5") else "best"
 print("\t".join([name, minutes, seed, "%.2f" % test["wer"], "%.2f" % test["per"], model,
                  "%.2f" % valid["best"], "%.2f" % valid["average"], str(records[-1]["step"]),
-                 "%.0f" % rates[len(rates) // 2], options or "(recipe)"]))
+                 "%.0f" % rates[len(rates) // 2] if rates else "-", options or "(recipe)"]))
 EOF
 }
 
