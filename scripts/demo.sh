@@ -4,7 +4,7 @@
 # progress, then decodes the held-out test words with the trained model (beam 5) and prints
 # their WER/PER and a few examples. Options: DEMO_MINUTES (default 3), DEMO_RANKS (default 2);
 # extra arguments go to tandem-train (e.g. scripts/demo.sh --hidden-size 128).
-# scripts/g2p_cmudict.sh is the full recipe (an hour, early stopping).
+# scripts/g2p_cmudict.sh is the full recipe (an hour; the learning rate decays to 0 at its end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh

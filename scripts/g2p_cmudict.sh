@@ -10,8 +10,13 @@
 #   G2P_MINUTES  training time limit in minutes (default 58: the run fits in an hour)
 #   G2P_RANKS    MPI ranks (default 2)
 #   G2P_SEED     seed of initialisation, data order and dropout (default 1)
+#   G2P_MEMBERS  1 (default): one model on G2P_RANKS ranks; K > 1: an ensemble of K one-rank
+#                models (seeds G2P_SEED ... G2P_SEED + K - 1) trained at once, one per core,
+#                for the same minutes, then decoded together
 #   G2P_OUT      output directory (default build/g2p): run/ (checkpoints, metrics.jsonl),
-#                average.h5, valid_*.json, test.hyp, test_scores.json, summary.txt
+#                average.h5, valid_*.json, test.hyp, test_scores.json, summary.txt; with
+#                G2P_MEMBERS > 1 one such directory per member (member0, ...) and the ensemble's
+#                test.hyp, test_scores.json, summary.txt
 #   STRESS       1 keeps the stress digits (69 phonemes); default 0: the 39-phoneme set that
 #                most published CMUdict results use
 #   RECIPE_MPI_OPTIONS  more mpirun options (scripts/recipe_lib.sh)
@@ -24,6 +29,7 @@ cd "$(dirname "$0")/.."
 minutes=${G2P_MINUTES:-58}
 ranks=${G2P_RANKS:-2}
 seed=${G2P_SEED:-1}
+members=${G2P_MEMBERS:-1}
 out=${G2P_OUT:-build/g2p}
 stress=${STRESS:-0}
 data=build/data/cmudict
@@ -35,10 +41,50 @@ if [ -z "${RECIPE_SKIP_SETUP:-}" ]; then  # set by scripts/g2p_search.sh, which 
   STRESS=$stress scripts/data/cmudict.sh "$data"
 fi
 
+# print_examples: every 500th test word with the output and the references.
+print_examples() {
+  echo "examples (word, output, reference):"
+  awk -F'\t' 'NR == FNR { ref[$1] = ref[$1] ? ref[$1] " | " $2 : $2; next }
+              FNR % 500 == 1 { printf "  %-14s %-28s %s\n", $1, $2, ref[$1] }' "$data/test.tsv" "$out/test.hyp"
+}
+
+# train_members EXTRA...: the ensemble variant: this recipe once per member, one rank each, all
+# at once, each bound to its own core; then the members' chosen models decoded as one ensemble.
+train_members() {
+  local m pids=() runs=()
+  for ((m = 0; m < members; m++)); do
+    RECIPE_SKIP_SETUP=1 G2P_MEMBERS=1 G2P_RANKS=1 G2P_SEED=$((seed + m)) G2P_OUT="$out/member$m" \
+      RECIPE_MPI_OPTIONS="${RECIPE_MPI_OPTIONS:-} --cpu-set $((m % $(nproc)))" \
+      scripts/g2p_cmudict.sh "$@" > "$out/member$m.log" 2>&1 &
+    pids+=($!)
+    runs+=("$out/member$m")
+  done
+  for m in "${!pids[@]}"; do
+    if ! wait "${pids[m]}"; then
+      echo "g2p_cmudict: member $m failed; its log: $out/member$m.log" >&2
+      kill "${pids[@]}" 2>/dev/null
+      exit 1
+    fi
+  done
+  {
+    echo "CMUdict G2P: an ensemble of $members one-rank models trained at once"
+    for ((m = 0; m < members; m++)); do
+      echo "member $m (1 rank, seed $((seed + m))):"
+      sed -n 's/^/  /; 1!p' "$out/member$m/summary.txt"
+    done
+    scripts/g2p_ensemble.sh "$out" "${runs[@]}"
+  } | tee "$out/summary.txt"
+  print_examples
+}
+
 source scripts/recipe_lib.sh
 recipe_launch "$ranks"
 rm -rf "$out"
 mkdir -p "$out"
+if [ "$members" -gt 1 ]; then
+  train_members "$@"
+  exit
+fi
 
 # The model: characters -> 2-layer bidirectional LSTM encoder -> 2-layer LSTM decoder with
 # general (Luong) attention; 384 units (192 per encoder direction), dropout 0.2 (docs/g2p.md: at
@@ -105,6 +151,4 @@ if train:
 if end:
     print("  stopped by: %s" % end[-1].get("reason", "?"))
 EOF
-echo "examples (word, output, reference):"
-awk -F'\t' 'NR == FNR { ref[$1] = ref[$1] ? ref[$1] " | " $2 : $2; next }
-            FNR % 500 == 1 { printf "  %-14s %-28s %s\n", $1, $2, ref[$1] }' "$data/test.tsv" "$out/test.hyp"
+print_examples

@@ -4,7 +4,8 @@
 # same time budget and with the 2 cores to itself, and appends one row per run to a table.
 #
 #   scripts/g2p_search.sh NAME... (see `configs` below; `ensemble2` trains two 1-rank models of
-#   the recipe at once, one per core, for the same time, and decodes them as an ensemble)
+#   the recipe at once, one per core, for the same time, and decodes them as an ensemble;
+#   `ensemble2-NAME` does the same with configuration NAME)
 #
 # Settings (environment): G2P_MINUTES (default 20), G2P_SEED (default 1),
 # SEARCH_OUT (default build/g2p_search): one directory per run and results.tsv, which keeps the
@@ -58,32 +59,37 @@ print("\t".join([name, minutes, seed, "%.2f" % test["wer"], "%.2f" % test["per"]
 EOF
 }
 
-# Two 1-rank trainings at once, one per core, then the ensemble of their chosen models.
+# ensemble2 CONFIG: the recipe's ensemble variant (G2P_MEMBERS=2: two 1-rank models of CONFIG
+# trained at once, one per core, seeds S and S + 1), a row per member and one for the ensemble.
 ensemble2() {
-  local out="$root/ensemble2_${minutes}m_s$seed" s
-  for s in 0 1; do
-    RECIPE_MPI_OPTIONS="--cpu-set $s" G2P_RANKS=1 G2P_SEED=$((seed + s)) G2P_OUT="$out/member$s" \
-      G2P_MINUTES=$minutes scripts/g2p_cmudict.sh > "$out.member$s.log" 2>&1 &
-  done
-  wait
-  for s in 0 1; do row "ensemble2-member$s" "$out/member$s" "1 rank, seed $((seed + s))"; done
-  scripts/g2p_ensemble.sh "$out" "$out/member0" "$out/member1"
-  /usr/bin/python3 - "$out" "$minutes" "$seed" <<'EOF' >> "$table"
+  local name="ensemble2${1:+-$1}" options=${configs[${1:-recipe}]} s
+  local out="$root/${name}_${minutes}m_s$seed"
+  # shellcheck disable=SC2086  # the options are words
+  G2P_MEMBERS=2 G2P_OUT="$out" G2P_MINUTES=$minutes G2P_SEED=$seed scripts/g2p_cmudict.sh $options \
+    > "$out.log" 2>&1
+  for s in 0 1; do row "$name-member$s" "$out/member$s" "1 rank, seed $((seed + s)) ${options:-(recipe)}"; done
+  /usr/bin/python3 - "$out" "$minutes" "$seed" "$name" <<'EOF' >> "$table"
 import json, sys
-out, minutes, seed = sys.argv[1:]
+out, minutes, seed, name = sys.argv[1:]
 test = json.load(open(out + "/test_scores.json"))
-print("\t".join(["ensemble2", minutes, seed, "%.2f" % test["wer"], "%.2f" % test["per"], "ensemble",
+print("\t".join([name, minutes, seed, "%.2f" % test["wer"], "%.2f" % test["per"], "ensemble",
                  "", "", "", "", "two 1-rank models trained at once, log-probabilities averaged"]))
 EOF
 }
 
-[ $# -gt 0 ] || { echo "usage: scripts/g2p_search.sh NAME... (${!configs[*]} ensemble2)" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: scripts/g2p_search.sh NAME... (${!configs[*]}; ensemble2 or ensemble2-NAME)" >&2; exit 2; }
 scripts/install_deps.sh
 scripts/build.sh
 STRESS=0 scripts/data/cmudict.sh build/data/cmudict39
 export RECIPE_SKIP_SETUP=1
 for name in "$@"; do
-  if [ "$name" = ensemble2 ]; then ensemble2; continue; fi
+  if [[ $name == ensemble2 || $name == ensemble2-* ]]; then
+    config=${name#ensemble2}
+    config=${config#-}
+    [ -n "${configs[${config:-recipe}]+set}" ] || { echo "g2p_search: unknown configuration '$name'" >&2; exit 2; }
+    ensemble2 "$config"
+    continue
+  fi
   [ -n "${configs[$name]+set}" ] || { echo "g2p_search: unknown configuration '$name'" >&2; exit 2; }
   out="$root/${name}_${minutes}m_s$seed"
   # shellcheck disable=SC2086  # the options are words
