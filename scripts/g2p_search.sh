@@ -3,9 +3,10 @@
 # configuration (the recipe with that configuration's options replacing its own), each under the
 # same time budget and with the 2 cores to itself, and appends one row per run to a table.
 #
-#   scripts/g2p_search.sh NAME... (see `configs` below; `ensemble2` trains two 1-rank models of
-#   the recipe at once, one per core, for the same time, and decodes them as an ensemble;
-#   `ensemble2-NAME` does the same with configuration NAME)
+#   scripts/g2p_search.sh NAME... (see `configs` below: each NAME trains one model on 2 ranks,
+#   the recipe's single-model variant, G2P_MEMBERS=1; `ensemble2` is the recipe as it stands,
+#   two 1-rank models trained at once, one per core, for the same time, decoded as an
+#   ensemble; `ensemble2-NAME` does the same with configuration NAME)
 #
 # Settings (environment): G2P_MINUTES (default 20), G2P_SEED (default 1),
 # SEARCH_OUT (default build/g2p_search): one directory per run and results.tsv, which keeps the
@@ -93,7 +94,8 @@ for name in "$@"; do
   [ -n "${configs[$name]+set}" ] || { echo "g2p_search: unknown configuration '$name'" >&2; exit 2; }
   out="$root/${name}_${minutes}m_s$seed"
   # shellcheck disable=SC2086  # the options are words
-  G2P_OUT="$out" G2P_MINUTES=$minutes G2P_SEED=$seed scripts/g2p_cmudict.sh ${configs[$name]} > "$out.log" 2>&1
+  G2P_MEMBERS=1 G2P_OUT="$out" G2P_MINUTES=$minutes G2P_SEED=$seed scripts/g2p_cmudict.sh ${configs[$name]} \
+    > "$out.log" 2>&1
   row "$name" "$out" "${configs[$name]}"
 done
 column -t -s $'\t' "$table"
