@@ -32,6 +32,7 @@ minutes=${G2P_MINUTES:-58}
 ranks=${G2P_RANKS:-2}
 seed=${G2P_SEED:-1}
 members=${G2P_MEMBERS:-2}
+[[ $members =~ ^[1-9][0-9]*$ ]] || { echo "g2p_cmudict: G2P_MEMBERS must be a whole number >= 1, not '$members'" >&2; exit 2; }
 out=${G2P_OUT:-build/g2p}
 stress=${STRESS:-0}
 data=build/data/cmudict
