@@ -91,8 +91,8 @@ fi
 
 # The model: characters -> 2-layer bidirectional LSTM encoder -> 2-layer LSTM decoder with
 # general (Luong) attention; 384 units (192 per encoder direction), dropout 0.2 (docs/g2p.md: at
-# 40 minutes wider beats 256, dropout 0.2 beats 0.3 and ties 0.1); bf16 mixed precision (about 1.5x the
-# f32 speed here). Adam 3e-3 (the best peak of 2e-3 / 3e-3 / 5e-3, docs/g2p.md) after a 200-step
+# 40 minutes wider beats 256, dropout 0.2 beats 0.3 and ties 0.1); bf16 mixed precision (about
+# 1.5x the f32 speed here). Adam 3e-3 (the best peak of 2e-3 / 3e-3 / 5e-3, docs/g2p.md) after a 200-step
 # warm-up, decayed linearly to 0 exactly at the time limit (the budget-aware schedule,
 # docs/training.md). Validation decodes greedily every epoch and once more at the time limit;
 # the best checkpoint by validation WER is kept. A checkpoint every twentieth of the budget, the
