@@ -80,14 +80,14 @@ train_members() {
   print_examples
 }
 
-source scripts/recipe_lib.sh
-recipe_launch "$ranks"
 rm -rf "$out"
 mkdir -p "$out"
 if [ "$members" -gt 1 ]; then
   train_members "$@"
   exit
 fi
+source scripts/recipe_lib.sh
+recipe_launch "$ranks"  # the single model's launch; each member makes its own
 
 # The model: characters -> 2-layer bidirectional LSTM encoder -> 2-layer LSTM decoder with
 # general (Luong) attention; 384 units (192 per encoder direction), dropout 0.2 (docs/g2p.md: at
